@@ -1,0 +1,1 @@
+"""Corecraft: a Gymnasium environment of an enterprise customer-support organisation."""

@@ -1,0 +1,41 @@
+"""Shared pytest fixtures. Heavy libraries are imported inside the fixtures that need them."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import TYPE_CHECKING
+
+import pytest
+
+# Tests build worlds in a private cache, never the user's (each pytest process builds the seed-0 world once).
+os.environ["CORECRAFT_CACHE_DIR"] = tempfile.mkdtemp(prefix="corecraft-test-cache-")
+for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TRL_EXPERIMENTAL_SILENCE", "LITELLM_LOCAL_MODEL_COST_MAP"):
+    os.environ.setdefault(name, "1" if name != "LITELLM_LOCAL_MODEL_COST_MAP" else "True")
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast, Qwen3ForCausalLM
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer() -> PreTrainedTokenizerFast:
+    """Byte-level BPE tokenizer with the Qwen3 chat template, trained in-process (see tests/tiny_model.py)."""
+    from tiny_model import build_tokenizer
+
+    return build_tokenizer()
+
+
+@pytest.fixture
+def tiny_model(tiny_tokenizer: PreTrainedTokenizerFast) -> Qwen3ForCausalLM:
+    """A fresh random 2-layer Qwen3 for each test, since training mutates it."""
+    from tiny_model import build_model
+
+    return build_model(tiny_tokenizer)
+
+
+@pytest.fixture(scope="session")
+def world0():
+    """The seed-0 world (built once per test process)."""
+    from corecraft_env.world import load_world
+
+    return load_world(0)
