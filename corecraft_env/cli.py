@@ -34,6 +34,19 @@ def _cmd_world(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tools(args: argparse.Namespace) -> int:
+    from .tools import REGISTRY
+
+    if args.json:
+        print(json.dumps(REGISTRY.openai_tools(), indent=2))
+    else:
+        for tool in REGISTRY:
+            summary = tool.description.split(". ")[0].rstrip(".")
+            print(f"{tool.name:<28} {'write' if tool.writes else 'read ':<5}  {summary}")
+        print(f"{len(REGISTRY)} tools")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="corecraft", description="Corecraft: an enterprise customer-support world for LLM agents.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -43,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     world.add_argument("--json", action="store_true", help="print one JSON object: seed, entity_counts, total, hash")
     world.add_argument("--cache-dir", default=None, help="world cache directory (default: $CORECRAFT_CACHE_DIR or the user cache)")
     world.set_defaults(handler=_cmd_world)
+
+    tools = commands.add_parser("tools", help="list the agent's tools")
+    tools.add_argument("--json", action="store_true", help="print the tools in OpenAI function-calling format")
+    tools.set_defaults(handler=_cmd_tools)
     return parser
 
 
