@@ -1,0 +1,112 @@
+"""`CorecraftGRPOConfig`: TRL's `GRPOConfig` plus the clipping rule of `CorecraftGRPOTrainer`.
+
+Corecraft-environment options (split, families, difficulties, seed, judge) belong in their own block of fields
+below the clipping block.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+from trl import GRPOConfig
+
+CLIP_MODES = ("bapo", "dcpo", "static")
+# Loss types whose TRL surrogate is min(r·A, clamp(r, 1 − epsilon_low, 1 + epsilon_high)·A)
+# (trl/trainer/grpo_trainer.py, `_compute_loss`). cispo reads epsilon_high as a ratio cap, sapo and vespo ignore it.
+CLIPPED_LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "luspo")
+
+
+@dataclass
+class CorecraftGRPOConfig(GRPOConfig):
+    r"""
+    Configuration for [`CorecraftGRPOTrainer`]: every [`trl.GRPOConfig`] parameter plus the clipping rule.
+
+    Clipping acts only off-policy: when `gradient_accumulation_steps % (steps_per_generation * num_iterations) != 0`,
+    i.e. `num_iterations > 1` or generation batches spanning optimiser steps. Otherwise TRL reuses the current
+    log-probabilities as the old ones, every ratio is exactly 1 and every clip rule is a no-op; the config then warns.
+
+    Parameters that control the clipping:
+        clip_mode (`str`, *optional*, defaults to `"bapo"`):
+            `"bapo"`: bounds adapted per update batch so positive-advantage tokens keep `bapo_target_positive_share`
+            of the gradient (arXiv 2510.18927). `"dcpo"`: token-wise bounds from the old probability
+            (arXiv 2509.02333). `"static"`: TRL's own `epsilon` / `epsilon_high`, DAPO clip-higher by default here.
+        bapo_target_positive_share (`float`, *optional*, defaults to `0.5`):
+            ρ₀, the share P / (P + N) of gradient mass that positive-advantage tokens must keep.
+        bapo_low_start, bapo_low_max, bapo_low_step (`float`, *optional*, default `0.6`, `0.9`, `0.05`):
+            Range and step of the lower ratio bound c_low.
+        bapo_high_start, bapo_high_max, bapo_high_step (`float`, *optional*, default `1.2`, `3.0`, `0.05`):
+            Range and step of the upper ratio bound c_high, raised only once c_low is at its max.
+        dcpo_epsilon_low, dcpo_epsilon_high (`float`, *optional*, default `0.16`, `0.2`):
+            ε of the DCPO bounds 0.5 + 0.5·√max(1 − 4ε_low/q, 0) and 0.5 + 0.5·√(1 + 4ε_high/q).
+        dcpo_max_ratio (`float`, *optional*, defaults to `10.0`):
+            Cap on the DCPO upper bound, which diverges as q → 0.
+        epsilon_high (`float`, *optional*, defaults to `0.28`):
+            TRL's field, with DAPO's clip-higher value as the default; used by `clip_mode="static"`.
+    """
+
+    clip_mode: str = field(
+        default="bapo",
+        metadata={
+            "help": "Clipping rule: 'bapo' (adaptive, default), 'dcpo' (token-wise) or 'static'.",
+            "choices": list(CLIP_MODES),
+        },
+    )
+    bapo_target_positive_share: float = field(
+        default=0.5,
+        metadata={"help": "BAPO ρ₀: share P / (P + N) of the gradient mass kept by positive-advantage tokens."},
+    )
+    bapo_low_start: float = field(default=0.6, metadata={"help": "BAPO: starting lower ratio bound c_low."})
+    bapo_low_max: float = field(default=0.9, metadata={"help": "BAPO: largest lower ratio bound c_low."})
+    bapo_low_step: float = field(default=0.05, metadata={"help": "BAPO: increment of c_low."})
+    bapo_high_start: float = field(default=1.2, metadata={"help": "BAPO: starting upper ratio bound c_high."})
+    bapo_high_max: float = field(default=3.0, metadata={"help": "BAPO: largest upper ratio bound c_high."})
+    bapo_high_step: float = field(default=0.05, metadata={"help": "BAPO: increment of c_high."})
+    dcpo_epsilon_low: float = field(
+        default=0.16, metadata={"help": "DCPO ε_low of the token-wise lower bound (paper value)."}
+    )
+    dcpo_epsilon_high: float = field(
+        default=0.2, metadata={"help": "DCPO ε_high of the token-wise upper bound (paper value)."}
+    )
+    dcpo_max_ratio: float = field(
+        default=10.0, metadata={"help": "DCPO: cap on the token-wise upper bound, which diverges as q → 0."}
+    )
+    epsilon_high: float | None = field(
+        default=0.28,
+        metadata={"help": "Upper-bound epsilon for clip_mode='static' (TRL field; DAPO clip-higher 0.28 here)."},
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()  # resolves steps_per_generation, which the on-policy check needs
+        if self.clip_mode not in CLIP_MODES:
+            raise ValueError(f"clip_mode must be one of {CLIP_MODES}, got {self.clip_mode!r}")
+        if self.clip_mode != "static":
+            self._validate_adaptive_clipping()
+        if self.gradient_accumulation_steps % (self.steps_per_generation * self.num_iterations) == 0:
+            # Same test as TRL's decision to store old log-probs (GRPOTrainer._generate_and_score_completions).
+            warnings.warn(
+                f"clip_mode={self.clip_mode!r} has no effect: training is on-policy, so every importance ratio is 1. "
+                "Set num_iterations > 1, or steps_per_generation so that gradient_accumulation_steps is not a "
+                "multiple of it, for clipping to act.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _validate_adaptive_clipping(self) -> None:
+        if self.loss_type not in CLIPPED_LOSS_TYPES:
+            raise ValueError(
+                f"clip_mode={self.clip_mode!r} sets the bounds of TRL's clipped surrogate, which loss_type="
+                f"{self.loss_type!r} does not use; choose one of {CLIPPED_LOSS_TYPES} or clip_mode='static'."
+            )
+        if self.clip_mode == "dcpo" and self.importance_sampling_level != "token":
+            raise ValueError("clip_mode='dcpo' bounds each token's ratio; it needs importance_sampling_level='token'.")
+        if self.clip_mode == "bapo":
+            if not 0 < self.bapo_low_start <= self.bapo_low_max < 1 < self.bapo_high_start <= self.bapo_high_max:
+                raise ValueError("BAPO bounds must satisfy 0 < low_start ≤ low_max < 1 < high_start ≤ high_max.")
+            if self.bapo_low_step <= 0 or self.bapo_high_step <= 0:
+                raise ValueError("BAPO steps must be positive.")
+            if not 0 < self.bapo_target_positive_share < 1:
+                raise ValueError("bapo_target_positive_share must lie strictly between 0 and 1.")
+            if self.delta is not None and self.delta <= self.bapo_high_max:
+                # TRL's two-sided cap min(r, delta) would silence positive tokens that P counts as unclipped.
+                raise ValueError("With clip_mode='bapo', delta must exceed bapo_high_max.")
