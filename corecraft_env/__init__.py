@@ -1,1 +1,12 @@
-"""Corecraft: a Gymnasium environment of an enterprise customer-support organisation."""
+"""Corecraft: a Gymnasium environment of an enterprise customer-support organisation for LLM agents.
+
+``import corecraft_env`` registers ``Corecraft-v0``; ``gym.make("corecraft_env:Corecraft-v0")`` works without the
+import. Heavy optional libraries (torch, trl, litellm, mcp) are never imported here.
+"""
+
+from gymnasium.envs.registration import register, registry
+
+__version__ = "0.1.0"
+
+if "Corecraft-v0" not in registry:
+    register(id="Corecraft-v0", entry_point="corecraft_env.env:CorecraftEnv")

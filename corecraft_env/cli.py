@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
+from pathlib import Path
 from typing import Callable, Sequence
 
 
@@ -47,6 +49,52 @@ def _cmd_tools(args: argparse.Namespace) -> int:
     return 0
 
 
+def _task_dirs(directory: str | None) -> tuple[str | None, str | None]:
+    """(tasks dir, rubrics dir) for a user's folder: DIR/tasks + DIR/rubrics, or DIR + its sibling rubrics/."""
+    if directory is None:
+        return None, None
+    root = Path(directory)
+    if (root / "tasks").is_dir():
+        return str(root / "tasks"), str(root / "rubrics")
+    return str(root), str(root.parent / "rubrics")
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    import pytest
+
+    from .tasks.model import shipped_data_dir
+
+    tasks_dir, rubrics_dir = _task_dirs(args.directory)
+    tasks_dir = tasks_dir or str(shipped_data_dir("tasks"))
+    rubrics_dir = rubrics_dir or str(shipped_data_dir("rubrics"))
+    if not Path(tasks_dir).is_dir():
+        raise ValueError(f"no task directory at {tasks_dir}")
+    # An empty config file keeps a surrounding project's pytest settings out of the user's validation run.
+    options = ["-p", "corecraft_env.validation", "-p", "no:cacheprovider", "-p", "no:faker", "-c", os.devnull, "--rootdir", tasks_dir,
+               "--corecraft-tasks", tasks_dir, "--corecraft-rubrics", rubrics_dir, "-q", "--tb=line" if args.quiet else "--tb=short"]
+    if args.workers > 1:
+        options += ["-n", str(args.workers)]
+    code = pytest.main([*options, tasks_dir])
+    return 0 if code == 0 else 1
+
+
+def _cmd_tasks(args: argparse.Namespace) -> int:
+    from .tasks import TaskSet
+
+    tasks_dir, rubrics_dir = _task_dirs(args.directory)
+    task_set = TaskSet(tasks_dir, rubrics_dir)
+    selected = task_set.select(split=args.split)
+    if args.json:
+        print(json.dumps([{"id": t.id, "family": t.family, "category": t.category, "difficulty": t.difficulty, "split": t.split,
+                           "world_seed": t.world_seed, "requester": t.requester, "policy_rules": list(t.policy_rules)}
+                          for t in selected], indent=1))
+    else:
+        for t in selected:
+            print(f"{t.id:<48} {t.split:<8} {t.category:<22} {t.difficulty:<7} {t.family}")
+        print(f"{len(selected)} tasks")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="corecraft", description="Corecraft: an enterprise customer-support world for LLM agents.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -60,6 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     tools = commands.add_parser("tools", help="list the agent's tools")
     tools.add_argument("--json", action="store_true", help="print the tools in OpenAI function-calling format")
     tools.set_defaults(handler=_cmd_tools)
+
+    tasks = commands.add_parser("tasks", help="list tasks")
+    tasks.add_argument("directory", nargs="?", help="a task folder (default: the shipped tasks)")
+    tasks.add_argument("--split", choices=("train", "heldout"), help="only this split")
+    tasks.add_argument("--json", action="store_true", help="one JSON object per task (id, family, category, difficulty, split, …)")
+    tasks.set_defaults(handler=_cmd_tasks)
+
+    validate = commands.add_parser("validate", help="validate task files: schema, ids, rubric, oracle passes, null/random fail")
+    validate.add_argument("directory", nargs="?", help="a task folder, or a folder with tasks/ and rubrics/ (default: shipped)")
+    validate.add_argument("-n", "--workers", type=int, default=1, help="parallel pytest-xdist workers (default 1)")
+    validate.add_argument("-q", "--quiet", action="store_true", help="one line per failure")
+    validate.set_defaults(handler=_cmd_validate)
     return parser
 
 

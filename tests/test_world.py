@@ -212,3 +212,15 @@ def test_cli_reports_corrupt_cache_and_rebuilds(tmp_path, world0):
     assert result.returncode == 0
     assert "WorldCacheWarning" in result.stderr and "rebuilding" in result.stderr
     assert json.loads(result.stdout)["hash"] == world0.hash
+
+
+def test_cache_written_by_older_generator_code_is_rebuilt(tmp_path, world0):
+    """A cache from older generator code (different source fingerprint) must not pass as the current world."""
+    from corecraft_env.world import store
+
+    conn = world0.connect()
+    conn.execute("UPDATE world_meta SET value = 'olderversion' WHERE key = 'generator_fingerprint'")
+    cache_path(0, tmp_path).write_bytes(conn.serialize())
+    store._loaded.clear()
+    with pytest.warns(WorldCacheWarning, match="built by another generator"):
+        assert load_world(0, cache_dir=tmp_path).hash == world0.hash

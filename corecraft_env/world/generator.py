@@ -12,8 +12,6 @@ import random
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from faker import Faker
-
 from . import pricing
 from .catalog import build_catalog
 from .compatibility import RULES, Part, evaluate
@@ -42,6 +40,8 @@ def generate_world(seed: int) -> dict[str, list[dict]]:
 
 class _WorldBuilder:
     def __init__(self, seed: int) -> None:
+        from faker import Faker  # only building a world needs it; loading a cached one does not
+
         self.rng = random.Random(seed)
         self.fake = Faker("en_US")
         self.fake.seed_instance(seed)

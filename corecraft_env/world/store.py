@@ -25,13 +25,19 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import faker
+from importlib.metadata import version
 
 from .generator import GENERATOR_VERSION, generate_world
 from .schema import CONTENT_TABLES, ENTITY_TABLES, JSON_COLUMNS, column_names, create_schema
 
 MAX_SEED = 2**32 - 1
-_FAKER_MAJOR = faker.VERSION.split(".")[0]
+_FAKER_MAJOR = version("faker").split(".")[0]
+# Any change to the code that shapes a world changes this, so a cache written by older code is never mistaken for
+# the current world (a hand-bumped version number is too easy to forget).
+_GENERATOR_SOURCES = ("schema.py", "catalog.py", "generator.py", "pricing.py", "compatibility.py")
+GENERATOR_FINGERPRINT = hashlib.sha256(
+    b"".join((Path(__file__).with_name(name)).read_bytes().replace(b"\r\n", b"\n") for name in _GENERATOR_SOURCES)
+).hexdigest()[:12]
 
 
 class WorldCacheWarning(UserWarning):
@@ -75,10 +81,15 @@ class World:
 
     def connect(self) -> sqlite3.Connection:
         """A private, writable in-memory copy of this world (foreign keys enforced)."""
-        conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        conn.deserialize(self.image)
-        conn.execute("PRAGMA foreign_keys = ON")
-        return conn
+        return open_image(self.image)
+
+
+def open_image(image: bytes) -> sqlite3.Connection:
+    """A new in-memory connection over a private copy of a serialized database (one memcpy), foreign keys on."""
+    conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    conn.deserialize(image)
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
 
 
 def world_hash(conn: sqlite3.Connection) -> str:
@@ -114,7 +125,8 @@ def build_image(seed: int) -> bytes:
     violations = conn.execute("PRAGMA foreign_key_check").fetchall()
     if violations:
         raise RuntimeError(f"generator produced {len(violations)} dangling foreign keys, e.g. {violations[:3]}")
-    provenance = {"seed": str(seed), "generator_version": GENERATOR_VERSION, "faker_major": _FAKER_MAJOR, "hash": world_hash(conn)}
+    provenance = {"seed": str(seed), "generator_version": GENERATOR_VERSION, "generator_fingerprint": GENERATOR_FINGERPRINT,
+                  "faker_major": _FAKER_MAJOR, "hash": world_hash(conn)}
     conn.executemany("INSERT INTO world_meta (key, value) VALUES (?, ?)", sorted(provenance.items()))
     conn.execute("COMMIT")
     conn.execute("VACUUM")
@@ -132,7 +144,8 @@ def _world_from_image(seed: int, image: bytes) -> World:
         if integrity != "ok":
             raise ValueError(f"integrity check failed: {integrity}")
         meta = dict(conn.execute("SELECT key, value FROM world_meta"))
-        expected = {"seed": str(seed), "generator_version": GENERATOR_VERSION, "faker_major": _FAKER_MAJOR}
+        expected = {"seed": str(seed), "generator_version": GENERATOR_VERSION, "generator_fingerprint": GENERATOR_FINGERPRINT,
+                    "faker_major": _FAKER_MAJOR}
         if any(meta.get(k) != v for k, v in expected.items()):
             raise ValueError(f"built by another generator or seed: {meta}")
         content_hash = world_hash(conn)
@@ -146,7 +159,8 @@ def _world_from_image(seed: int, image: bytes) -> World:
 
 
 def cache_path(seed: int, cache_dir: Path | None = None) -> Path:
-    return (cache_dir or default_cache_dir()) / f"world-seed{seed}-gen{GENERATOR_VERSION}-faker{_FAKER_MAJOR}.sqlite"
+    name = f"world-seed{seed}-gen{GENERATOR_VERSION}-{GENERATOR_FINGERPRINT}-faker{_FAKER_MAJOR}.sqlite"
+    return (cache_dir or default_cache_dir()) / name
 
 
 _loaded: dict[tuple[int, str], World] = {}

@@ -1,0 +1,81 @@
+"""Reference agents that validation runs: the oracle replays a task's reference solution, the null agent replies at
+once with nothing, the random agent makes schema-valid random tool calls and then a random reply."""
+
+from __future__ import annotations
+
+import random
+import string
+from typing import Any
+
+from ..tasks import TaskSet
+from ..tools import REGISTRY
+
+
+class OracleAgent:
+    """Replays the reference solution of the task being run (its tool calls in order, then its final reply)."""
+
+    def __init__(self, tasks: TaskSet) -> None:
+        self.tasks = tasks
+        self._plan: list[dict] = []
+
+    def reset(self, observation: str, info: dict) -> None:
+        task = self.tasks.get(info["task_id"])
+        self._plan = [{"tool": c.name, "arguments": c.arguments} for c in task.reference_tool_calls]
+        self._plan.append({"reply": task.reference_reply})
+
+    def act(self, observation: str, info: dict) -> dict:
+        return self._plan.pop(0)
+
+
+class NullAgent:
+    """Replies at once with an empty answer: a rubric that it satisfies checks nothing."""
+
+    def reset(self, observation: str, info: dict) -> None:
+        pass
+
+    def act(self, observation: str, info: dict) -> dict:
+        return {"reply": ""}
+
+
+_WORDS = ("order", "refund", "thanks", "warranty", "shipping", "build", "sorry", "policy", "customer", "ticket", "approved")
+
+
+class RandomAgent:
+    """Makes ``calls`` tool calls with arguments drawn from each tool's JSON Schema, then a reply of random words."""
+
+    def __init__(self, seed: int = 0, calls: int = 4) -> None:
+        self.rng = random.Random(seed)
+        self.calls = calls
+        self._left = 0
+
+    def reset(self, observation: str, info: dict) -> None:
+        self._left = self.calls
+
+    def act(self, observation: str, info: dict) -> dict:
+        if self._left <= 0:
+            return {"reply": " ".join(self.rng.choice(_WORDS) for _ in range(self.rng.randint(3, 12)))}
+        self._left -= 1
+        tool = self.rng.choice(list(REGISTRY))
+        return {"tool": tool.name, "arguments": self.sample(tool.parameters, top_level=True)}
+
+    def sample(self, schema: dict, top_level: bool = False) -> Any:
+        """A random value valid for ``schema`` (the subset of JSON Schema the tools use)."""
+        rng = self.rng
+        if "enum" in schema:
+            return rng.choice(schema["enum"])
+        kind = schema.get("type")
+        if kind == "object":
+            required = set(schema.get("required", []))
+            optional = [k for k in schema["properties"] if k not in required and rng.random() < (0.3 if top_level else 0.5)]
+            return {key: self.sample(schema["properties"][key]) for key in [*required, *optional]}
+        if kind == "array":
+            return [self.sample(schema["items"]) for _ in range(rng.randint(schema.get("minItems", 0), min(schema.get("maxItems", 3), 3)))]
+        if kind == "integer":
+            return rng.randint(schema.get("minimum", 0), min(schema.get("maximum", 20), 20))
+        if kind == "number":
+            return round(rng.uniform(0.01, 500.0), 2)
+        if kind == "boolean":
+            return rng.random() < 0.5
+        if "pattern" in schema:  # the only patterned strings are dates
+            return f"2025-{rng.randint(1, 9):02d}-{rng.randint(1, 28):02d}"
+        return "".join(rng.choice(string.ascii_lowercase + "-0123456789") for _ in range(rng.randint(1, 12)))

@@ -1,0 +1,225 @@
+"""``CorecraftEnv`` (``Corecraft-v0``): one support task per episode, in a private copy of its world.
+
+Episode: ``reset`` draws a task (or takes ``options["task_id"]``), hands out a fresh isolated copy of the task's
+world and returns the request as the observation; each ``step`` takes one action (see ``corecraft_env.actions``):
+tool calls run through the shared registry and their results are the observation (reward 0), the final reply ends
+the episode and is scored against the task's rubric (reward = fraction of criteria met; ``info["passed"]`` when all
+are). After ``max_steps`` actions without a reply the episode is truncated and scored as it stands.
+
+Spaces: observations and actions are text (``gymnasium.spaces.Text`` over printable Unicode); the action text is
+JSON. As a convenience ``step`` also takes the action as a dict.
+
+``info`` after ``reset``: ``task_id``, ``family``, ``category``, ``difficulty``, ``split``, ``requester``,
+``world_seed``, ``world_hash`` (of the pristine world), ``system_prompt`` (policy + how to act), ``policy``,
+``tools`` (OpenAI function-calling format), ``action_format``, ``max_steps``.
+``info`` after ``step``: ``step``, ``tool_calls`` (name, id, ok per call), ``action_error`` (or None); at the end
+also ``reward``, ``passed``, ``score`` (verdicts with reasons), ``final_reply`` and ``errored`` (criteria a judge
+could not decide).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from functools import cache
+from typing import Any
+
+import gymnasium as gym
+from gymnasium import spaces
+
+from .actions import ACTION_FORMAT, ActionError, ParsedAction, parse_action
+from .tasks import Episode, Judge, Task, TaskSet, ToolEvent, score_episode
+from .tasks.criteria import ROW_KEY
+from .tools import REGISTRY
+from .world import World, load_world, policy_document
+from .world.store import open_image
+from .world.schema import CONTENT_TABLES
+
+DEFAULT_MAX_STEPS = 30
+DEFAULT_MAX_OBSERVATION_CHARS = 100_000
+MAX_ACTION_CHARS = 100_000
+
+
+# Scripts and symbols support text uses: Latin (with accents), Greek, Cyrillic, punctuation, currency, arrows, math,
+# box drawing. A wider set would make every Text space slow to build (Gymnasium indexes each character).
+_CHARSET_RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x370, 0x4FF), (0x2000, 0x206F), (0x20A0, 0x20CF), (0x2100, 0x22FF),
+                   (0x2500, 0x257F), (0xFFFD, 0xFFFD))
+
+
+@cache
+def printable_charset() -> str:
+    """The characters observations and actions may hold: printable ones of ``_CHARSET_RANGES``, newline and tab."""
+    return "".join(c for low, high in _CHARSET_RANGES for c in map(chr, range(low, high + 1)) if c.isprintable()) + "\n\t"
+
+
+@cache
+def _outside_charset() -> re.Pattern:
+    """A regex finding any character outside ``printable_charset()`` (a C-speed scan of each observation)."""
+    codes = sorted(map(ord, printable_charset()))
+    ranges, start = [], codes[0]
+    for previous, current in zip(codes, codes[1:] + [None]):
+        if current != previous + 1:
+            ranges.append(re.escape(chr(start)) + ("-" + re.escape(chr(previous)) if previous > start else ""))
+            start = current
+    return re.compile(f"[^{''.join(ranges)}]")
+
+
+@cache
+def system_prompt() -> str:
+    return (
+        "You are a support representative of CoreCraft Computers. Work only through the tools provided, follow the "
+        "company policy below exactly, and finish with one final reply to the requester stating what you found and "
+        "what you did (ids and amounts).\n\n" + policy_document()
+    )
+
+
+# -- per-episode worlds with a change log -----------------------------------------------------------------------------
+_CHANGE_LOG = "_episode_writes"
+_images: dict[int, bytes] = {}
+_images_lock = threading.Lock()
+
+
+def _with_change_log(world: World) -> bytes:
+    """The world image plus triggers that log every row written (table, row key, operation) during an episode.
+
+    The log table is not content, so the world hash ignores it; rubrics' ``no_collateral`` and ``new_only`` checks
+    read it instead of diffing whole tables.
+    """
+    conn = world.connect()
+    conn.execute(f"CREATE TABLE {_CHANGE_LOG} (table_name TEXT NOT NULL, row_key TEXT NOT NULL, op TEXT NOT NULL)")
+    for table in CONTENT_TABLES:
+        key = ROW_KEY.get(table, "id")
+        for op, event, row in (("insert", "INSERT", "NEW"), ("update", "UPDATE", "NEW"), ("delete", "DELETE", "OLD")):
+            conn.execute(f'CREATE TRIGGER _log_{table}_{op} AFTER {event} ON "{table}" BEGIN '
+                         f"INSERT INTO {_CHANGE_LOG} VALUES ('{table}', {row}.{key}, '{op}'); END")
+    image = conn.serialize()
+    conn.close()
+    return image
+
+
+def episode_image(world: World) -> bytes:
+    with _images_lock:
+        if world.seed not in _images:
+            _images[world.seed] = _with_change_log(world)
+        return _images[world.seed]
+
+
+class CorecraftEnv(gym.Env[str, str]):
+    """The Corecraft-v0 environment. See the module docstring for the episode, spaces and ``info`` keys."""
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(self, split: str | None = "train", task_ids: list[str] | None = None, tasks_dir: str | None = None,
+                 rubrics_dir: str | None = None, max_steps: int = DEFAULT_MAX_STEPS, judge: Judge | None = None,
+                 max_observation_chars: int = DEFAULT_MAX_OBSERVATION_CHARS, render_mode: str | None = None,
+                 task_set: TaskSet | None = None) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        if not isinstance(max_steps, int) or max_steps < 1:
+            raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+        self.tasks = task_set if task_set is not None else TaskSet(tasks_dir, rubrics_dir)
+        pool = [self.tasks.get(t) for t in task_ids] if task_ids else self.tasks.select(split=split)
+        if not pool:
+            raise ValueError(f"no tasks for split={split!r} in {self.tasks.tasks_dir or 'the given task set'}")
+        self.task_pool = [t.id for t in pool]
+        self.max_steps = max_steps
+        self.judge = judge
+        self.render_mode = render_mode
+        self.observation_space = spaces.Text(max_length=max_observation_chars, min_length=0, charset=printable_charset())
+        self.action_space = spaces.Text(max_length=MAX_ACTION_CHARS, min_length=0, charset=printable_charset())
+        self.task: Task | None = None
+        self.episode: Episode | None = None
+        self.steps = 0
+        self.done = True
+        self._last_text = ""
+
+    # -- Gymnasium API -----------------------------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
+        super().reset(seed=seed)
+        options = options or {}
+        if options.get("task_id") is not None:
+            task = self.tasks.get(options["task_id"])
+        else:
+            pool = self.tasks.select(split=options["split"]) if options.get("split") else [self.tasks.get(t) for t in self.task_pool]
+            if not pool:
+                raise ValueError(f"no tasks for split={options.get('split')!r}")
+            task = pool[int(self.np_random.integers(len(pool)))]
+        world = load_world(task.world_seed)
+        if self.episode is not None:
+            self.episode.conn.close()
+        conn = open_image(episode_image(world))
+        self.task, self.episode, self.steps, self.done = task, Episode(conn=conn), 0, False
+        observation = self._fit(f"Request from {task.requester['type']} {task.requester['id']}:\n\n{task.request}")
+        self._last_text = observation
+        return observation, {
+            "task_id": task.id, "family": task.family, "category": task.category, "difficulty": task.difficulty,
+            "split": task.split, "requester": dict(task.requester), "world_seed": task.world_seed, "world_hash": world.hash,
+            "system_prompt": system_prompt(), "policy": policy_document(), "tools": REGISTRY.openai_tools(),
+            "action_format": ACTION_FORMAT, "max_steps": self.max_steps,
+        }
+
+    def step(self, action: str | dict) -> tuple[str, float, bool, bool, dict]:
+        if self.done or self.episode is None:
+            raise RuntimeError("this episode has ended (or never started): call reset() before step()")
+        self.steps += 1
+        info: dict[str, Any] = {"step": self.steps, "tool_calls": [], "action_error": None}
+        try:
+            parsed = parse_action(action)
+        except ActionError as exc:
+            parsed = ParsedAction()
+            info["action_error"] = str(exc)
+            observation = json.dumps({"error": {"type": "invalid_action", "message": str(exc)}})
+        if parsed.reply is not None:
+            return self._finish(parsed.reply, info, truncated=False)
+        if parsed.tool_calls:
+            observation = self._run_tools(parsed, info)
+        if self.steps >= self.max_steps:
+            return self._finish("", info, truncated=True, observation=observation)
+        self._last_text = self._fit(observation)
+        return self._last_text, 0.0, False, False, info
+
+    def render(self) -> str | None:
+        return self._last_text if self.render_mode == "ansi" else None
+
+    def close(self) -> None:
+        if self.episode is not None:
+            self.episode.conn.close()
+            self.episode = None
+        self.done = True
+
+    # -- helpers -----------------------------------------------------------------------------------------------------
+    def _run_tools(self, parsed: ParsedAction, info: dict) -> str:
+        results = []
+        for call in parsed.tool_calls:
+            result = REGISTRY.call(self.episode.conn, call.name, call.arguments)
+            self.episode.events.append(ToolEvent(call.name, call.arguments, result))
+            info["tool_calls"].append({"name": call.name, "id": call.call_id, "ok": "error" not in result})
+            results.append(result)
+        if len(results) == 1:
+            return json.dumps(results[0], ensure_ascii=False)
+        return json.dumps([{"tool_call_id": c.call_id, "name": c.name, "result": r} for c, r in zip(parsed.tool_calls, results)],
+                          ensure_ascii=False)
+
+    def _finish(self, reply: str, info: dict, truncated: bool, observation: str | None = None) -> tuple[str, float, bool, bool, dict]:
+        episode = self.episode
+        episode.final_reply = reply
+        episode.writes = [tuple(row) for row in episode.conn.execute(f"SELECT table_name, row_key, op FROM {_CHANGE_LOG}")]
+        score = score_episode(self.task, self.tasks.rubric(self.task.rubric_id), episode, self.judge)
+        self.done = True
+        info.update(reward=score.reward, passed=score.passed, score=score.to_dict(), final_reply=reply, errored=score.errored)
+        if truncated:
+            info["truncation_reason"] = f"no final reply after {self.max_steps} steps"
+        self._last_text = self._fit(observation if observation is not None else
+                                    f"Episode over. Reward {score.reward:.3f}, {'passed' if score.passed else 'not passed'}.")
+        return self._last_text, score.reward, not truncated, truncated, info
+
+    def _fit(self, text: str) -> str:
+        """Keep observations inside the observation space: characters outside its charset become U+FFFD (the world's
+        own text never needs that; an agent's stored text might), and over-long ones are cut with a marker saying so."""
+        text = _outside_charset().sub("\ufffd", text)
+        limit = self.observation_space.max_length
+        if len(text) <= limit:
+            return text
+        marker = f"\n[observation truncated: {len(text) - limit + 120} characters omitted; narrow the query with filters or limit]"
+        return text[: limit - len(marker)] + marker

@@ -1,0 +1,218 @@
+"""Deterministic criterion checks: one function per kind, each returning ``(passed, reason)``.
+
+The inputs are an ``Episode``: the final world (a read-only view), the rows written during the episode (from the
+change log the environment keeps), the tool calls made and the final reply. Matchers are shared by the ``state``
+and ``tool_called`` kinds: a literal means equality (numbers within half a cent), an object one operator
+(``in``, ``gte``, ``approx`` with ``tol``, ``contains_all``, ``same_items``, ``is_null`` …).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..tools.base import Db
+from ..world.schema import CONTENT_TABLES, column_names
+
+MONEY_TOLERANCE = 0.005
+# Child tables are logged under their parent's id (a refund line under its refund).
+ROW_KEY = {"order_line": "order_id", "build_component": "build_id", "refund_line": "refund_id"}
+
+
+@dataclass(frozen=True)
+class ToolEvent:
+    """One tool call of the trajectory and its result."""
+
+    name: str
+    arguments: Any
+    result: dict
+
+    @property
+    def ok(self) -> bool:
+        return "error" not in self.result
+
+
+@dataclass
+class Episode:
+    """What a rubric is checked against."""
+
+    conn: sqlite3.Connection
+    events: list[ToolEvent] = field(default_factory=list)
+    final_reply: str = ""
+    writes: list[tuple[str, str, str]] = field(default_factory=list)  # (table, row key, insert|update|delete)
+
+
+class CriterionError(ValueError):
+    """A criterion that cannot be evaluated as written (unknown table or column, bad regex)."""
+
+
+# -- matchers --------------------------------------------------------------------------------------------------------
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    if _is_number(actual) and _is_number(expected):
+        return abs(actual - expected) <= MONEY_TOLERANCE
+    if isinstance(actual, bool) or isinstance(expected, bool):  # True == 1 in Python, but not in a rubric
+        return type(actual) is type(expected) and actual == expected
+    return actual == expected
+
+
+def _compare(actual: Any, op: Callable[[Any, Any], bool], bound: Any) -> bool:
+    try:
+        return actual is not None and op(actual, bound)
+    except TypeError:
+        return False
+
+
+_OPERATORS: dict[str, Callable[[Any, Any, dict], bool]] = {
+    "eq": lambda a, v, m: _equal(a, v),
+    "ne": lambda a, v, m: not _equal(a, v),
+    "in": lambda a, v, m: any(_equal(a, x) for x in v),
+    "not_in": lambda a, v, m: not any(_equal(a, x) for x in v),
+    "gt": lambda a, v, m: _compare(a, lambda x, y: x > y, v),
+    "gte": lambda a, v, m: _compare(a, lambda x, y: x >= y, v),
+    "lt": lambda a, v, m: _compare(a, lambda x, y: x < y, v),
+    "lte": lambda a, v, m: _compare(a, lambda x, y: x <= y, v),
+    "approx": lambda a, v, m: _is_number(a) and abs(a - v) <= m.get("tol", MONEY_TOLERANCE),
+    "contains": lambda a, v, m: (v.lower() in a.lower()) if isinstance(a, str) else (isinstance(a, list) and v in a),
+    "contains_all": lambda a, v, m: isinstance(a, list) and all(x in a for x in v),
+    "same_items": lambda a, v, m: isinstance(a, list) and sorted(map(str, a)) == sorted(map(str, v)),
+    "is_null": lambda a, v, m: (a is None) == v,
+}
+
+
+def matches(actual: Any, matcher: Any) -> bool:
+    if isinstance(matcher, dict):
+        return all(_OPERATORS[name](actual, value, matcher) for name, value in matcher.items() if name != "tol")
+    return _equal(actual, matcher)
+
+
+def _all_match(record: dict, matchers: dict) -> bool:
+    return all(matches(record.get(key), matcher) for key, matcher in matchers.items())
+
+
+def _mismatches(record: dict, matchers: dict) -> list[str]:
+    return [f"{key} = {record.get(key)!r}, expected {matcher!r}" for key, matcher in matchers.items()
+            if not matches(record.get(key), matcher)]
+
+
+# -- checks ----------------------------------------------------------------------------------------------------------
+def _table_rows(episode: Episode, check: dict) -> tuple[str, list[dict]]:
+    table = check["table"]
+    if table not in CONTENT_TABLES:
+        raise CriterionError(f"unknown table {table!r}; tables: {', '.join(CONTENT_TABLES)}")
+    columns = set(column_names(table))
+    unknown = [c for c in [*check.get("where", {}), *check.get("expect", {})] if c not in columns]
+    if unknown:
+        raise CriterionError(f"table {table!r} has no column {', '.join(map(repr, unknown))}")
+    # Exact string filters go to SQL (indexed ids); every other matcher is applied in Python.
+    exact = {k: v for k, v in check.get("where", {}).items() if isinstance(v, str)}
+    sql = f'SELECT * FROM "{table}"' + (" WHERE " + " AND ".join(f"{k} = ?" for k in exact) if exact else "")
+    rows = [r for r in Db(episode.conn).all(sql, list(exact.values())) if _all_match(r, check.get("where", {}))]
+    if check.get("new_only"):
+        key = ROW_KEY.get(table, "id")
+        created = {row_key for t, row_key, op in episode.writes if t == table and op == "insert"}
+        rows = [r for r in rows if r[key] in created]
+    return table, rows
+
+
+def check_state(episode: Episode, check: dict) -> tuple[bool, str]:
+    table, rows = _table_rows(episode, check)
+    described = f"{len(rows)} {'new ' if check.get('new_only') else ''}{table} row(s) matching {check.get('where', {})}"
+    expected_count = check.get("count")
+    if expected_count is None and not rows:
+        return False, f"found no {described[2:]}"
+    if expected_count is not None and len(rows) != expected_count:
+        return False, f"found {described}, expected {expected_count}"
+    for row in rows:
+        wrong = _mismatches(row, check.get("expect", {}))
+        if wrong:
+            return False, f"found {described}; {row.get('id', '')} has {'; '.join(wrong)}".replace("  ", " ")
+    return True, f"found {described}" + (f" with {check['expect']}" if check.get("expect") else "")
+
+
+def check_no_collateral(episode: Episode, check: dict) -> tuple[bool, str]:
+    def allowed(table: str, key: str, op: str) -> bool:
+        return any(rule["table"] == table and key in rule.get("ids", [key]) and op in rule.get("ops", [op]) for rule in check["allow"])
+
+    writes = sorted(set(episode.writes))
+    stray = [f"{op} {table} {key}" for table, key, op in writes if not allowed(table, key, op)]
+    if stray:
+        return False, f"{len(stray)} write(s) outside what the task allows: {', '.join(stray[:5])}"
+    return True, f"all {len(writes)} write(s) are ones the task allows"
+
+
+def _matching_calls(episode: Episode, check: dict) -> list[int]:
+    return [i for i, event in enumerate(episode.events)
+            if event.name == check["name"] and (event.ok or check.get("include_failed"))
+            and isinstance(event.arguments, dict) and _all_match(event.arguments, check.get("arguments", {}))]
+
+
+def check_tool_called(episode: Episode, check: dict) -> tuple[bool, str]:
+    found = _matching_calls(episode, check)
+    wanted = check.get("min_count", 1)
+    described = f"{check['name']}" + (f" with {check['arguments']}" if check.get("arguments") else "")
+    if len(found) < wanted:
+        return False, f"{described} was called successfully {len(found)} time(s), expected at least {wanted}"
+    if "before" in check:
+        later = [i for i, e in enumerate(episode.events) if e.name == check["before"] and e.ok]
+        if later and found[0] > later[0]:
+            return False, f"{described} came after {check['before']} (call {found[0] + 1} vs {later[0] + 1})"
+    return True, f"{described} was called (call {found[0] + 1})"
+
+
+def check_tool_not_called(episode: Episode, check: dict) -> tuple[bool, str]:
+    found = _matching_calls(episode, check)
+    described = f"{check['name']}" + (f" with {check['arguments']}" if check.get("arguments") else "")
+    if found:
+        return False, f"{described} was called (call {found[0] + 1}) though it should not be"
+    return True, f"{described} was not called"
+
+
+_NUMBER = re.compile(r"(?<![\w.-])-?\$?\d[\d,]*(?:\.\d+)?(?![\w-])")
+
+
+def stated_numbers(text: str) -> list[float]:
+    """Numbers written in ``text`` ("$1,234.50", "90", "-3.5"); digits inside ids like ord-250830-110 are not numbers."""
+    numbers = []
+    for token in _NUMBER.findall(text):
+        try:
+            numbers.append(float(token.replace("$", "").replace(",", "")))
+        except ValueError:
+            continue
+    return numbers
+
+
+def check_response(episode: Episode, check: dict) -> tuple[bool, str]:
+    reply = episode.final_reply or ""
+    lowered = reply.lower()
+    tolerance = check.get("tolerance", MONEY_TOLERANCE)
+    numbers = stated_numbers(reply)
+    problems = [f"does not mention {s!r}" for s in check.get("contains", []) if s.lower() not in lowered]
+    if check.get("contains_any") and not any(s.lower() in lowered for s in check["contains_any"]):
+        problems.append(f"mentions none of {check['contains_any']}")
+    problems += [f"mentions {s!r}" for s in check.get("not_contains", []) if s.lower() in lowered]
+    if "matches" in check:
+        try:
+            if not re.search(check["matches"], reply, flags=re.IGNORECASE | re.DOTALL):
+                problems.append(f"does not match /{check['matches']}/")
+        except re.error as exc:
+            raise CriterionError(f"invalid regular expression {check['matches']!r}: {exc}") from None
+    problems += [f"does not state {n:g}" for n in check.get("numbers", []) if not any(abs(n - x) <= tolerance for x in numbers)]
+    problems += [f"states {n:g}" for n in check.get("not_numbers", []) if any(abs(n - x) <= tolerance for x in numbers)]
+    if not reply.strip():
+        return False, "the final reply is empty"
+    return (False, "reply " + "; ".join(problems)) if problems else (True, "reply meets every text condition")
+
+
+CHECKS: dict[str, Callable[[Episode, dict], tuple[bool, str]]] = {
+    "state": check_state,
+    "no_collateral": check_no_collateral,
+    "tool_called": check_tool_called,
+    "tool_not_called": check_tool_not_called,
+    "response": check_response,
+}

@@ -1,0 +1,203 @@
+"""Tasks and rubrics as data: JSON files validated by the schemas shipped beside this module.
+
+A task directory holds ``train/`` and ``heldout/`` folders of task files; rubrics live in a sibling ``rubrics/``
+folder (or any folder given), one file per rubric, named ``<rubric id>.json``. ``TaskSet`` loads and indexes them.
+The shipped corpus sits at the repository's top level (``tasks/``, ``rubrics/``) and inside an installed wheel at
+``corecraft_env/data/``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+CATEGORIES = ("information_retrieval", "communication", "reasoning", "multi_step_workflow")
+DIFFICULTIES = ("easy", "medium", "hard", "expert")
+SPLITS = ("train", "heldout")
+
+
+class TaskFormatError(ValueError):
+    """A task or rubric file is not valid; the message names the file and what is wrong."""
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    schema = json.loads(files(__package__).joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def schema_errors(kind: str, document: object) -> list[str]:
+    """Readable schema violations of a task (``kind="task"``) or rubric document; empty when valid."""
+    validator = _validator(kind)
+    messages = []
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
+        detail = best_match([error]) if not error.context else best_match(error.context)
+        where = "/".join(str(p) for p in detail.absolute_path) or "(top level)"
+        messages.append(f"{where}: {detail.message[:300]}")
+    return messages
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    arguments: dict
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    family: str
+    category: str
+    difficulty: str
+    split: str
+    world_seed: int
+    requester: dict
+    request: str
+    rubric_id: str
+    reference_tool_calls: tuple[ToolCall, ...]
+    reference_reply: str
+    policy_rules: tuple[str, ...] = ()
+    source: str = ""
+
+    @classmethod
+    def from_dict(cls, document: dict, source: str = "") -> "Task":
+        errors = schema_errors("task", document)
+        if errors:
+            raise TaskFormatError(f"{source or 'task'}: invalid task: " + "; ".join(errors))
+        reference = document["reference_solution"]
+        return cls(
+            id=document["id"], family=document["family"], category=document["category"], difficulty=document["difficulty"],
+            split=document["split"], world_seed=document["world_seed"], requester=dict(document["requester"]),
+            request=document["request"], rubric_id=document["rubric_id"],
+            reference_tool_calls=tuple(ToolCall(c["name"], c["arguments"]) for c in reference["tool_calls"]),
+            reference_reply=reference["final_reply"], policy_rules=tuple(document.get("policy_rules", ())), source=source,
+        )
+
+    def to_dict(self) -> dict:
+        document = {
+            "id": self.id, "family": self.family, "category": self.category, "difficulty": self.difficulty, "split": self.split,
+            "world_seed": self.world_seed, "requester": self.requester, "request": self.request, "rubric_id": self.rubric_id,
+            "reference_solution": {"tool_calls": [{"name": c.name, "arguments": c.arguments} for c in self.reference_tool_calls],
+                                   "final_reply": self.reference_reply},
+        }
+        if self.policy_rules:
+            document["policy_rules"] = list(self.policy_rules)
+        return document
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    description: str
+    kind: str
+    check: dict = field(default_factory=dict)
+    fallback: dict | None = None
+
+
+@dataclass(frozen=True)
+class Rubric:
+    id: str
+    criteria: tuple[Criterion, ...]
+    source: str = ""
+
+    @classmethod
+    def from_dict(cls, document: dict, source: str = "") -> "Rubric":
+        errors = schema_errors("rubric", document)
+        if errors:
+            raise TaskFormatError(f"{source or 'rubric'}: invalid rubric: " + "; ".join(errors))
+        ids = [c["id"] for c in document["criteria"]]
+        if len(set(ids)) != len(ids):
+            raise TaskFormatError(f"{source or 'rubric'}: criterion ids must be unique, got {ids}")
+        return cls(id=document["id"], source=source, criteria=tuple(
+            Criterion(c["id"], c["description"], c["kind"], c.get("check", {}), c.get("fallback")) for c in document["criteria"]))
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TaskFormatError(f"{path}: cannot read JSON ({exc})") from None
+
+
+def load_task(path: Path) -> Task:
+    task = Task.from_dict(_read_json(path), source=str(path))
+    if path.parent.name in SPLITS and path.parent.name != task.split:
+        raise TaskFormatError(f"{path}: split is {task.split!r} but the file is in the {path.parent.name!r} folder")
+    return task
+
+
+def load_rubric(path: Path) -> Rubric:
+    rubric = Rubric.from_dict(_read_json(path), source=str(path))
+    if path.stem != rubric.id:
+        raise TaskFormatError(f"{path}: rubric id {rubric.id!r} does not match the file name")
+    return rubric
+
+
+def shipped_data_dir(kind: str) -> Path:
+    """The shipped ``tasks`` or ``rubrics`` folder: inside the installed wheel, else the source checkout's."""
+    packaged = Path(str(files("corecraft_env").joinpath("data", kind)))
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / kind
+
+
+class TaskSet:
+    """Tasks of a directory (all ``*.json`` below it) with their rubrics, indexed by id."""
+
+    def __init__(self, tasks_dir: str | Path | None = None, rubrics_dir: str | Path | None = None) -> None:
+        self.tasks_dir = Path(tasks_dir) if tasks_dir else shipped_data_dir("tasks")
+        if rubrics_dir is None:
+            sibling = self.tasks_dir.parent / "rubrics"
+            rubrics_dir = sibling if sibling.is_dir() else shipped_data_dir("rubrics")
+        self.rubrics_dir = Path(rubrics_dir)
+        self._tasks: dict[str, Task] = {}
+        for path in sorted(self.tasks_dir.rglob("*.json")):
+            task = load_task(path)
+            if task.id in self._tasks:
+                raise TaskFormatError(f"{path}: duplicate task id {task.id!r} (also in {self._tasks[task.id].source})")
+            self._tasks[task.id] = task
+        self._rubrics: dict[str, Rubric] = {}
+
+    @classmethod
+    def of(cls, tasks: Iterable[Task], rubrics_dir: str | Path) -> "TaskSet":
+        """A task set of given tasks (e.g. one file under validation), with rubrics read from ``rubrics_dir``."""
+        task_set = cls.__new__(cls)
+        task_set.tasks_dir, task_set.rubrics_dir = None, Path(rubrics_dir)
+        task_set._tasks, task_set._rubrics = {t.id: t for t in tasks}, {}
+        return task_set
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(self._tasks.values())
+
+    def __contains__(self, task_id: object) -> bool:
+        return task_id in self._tasks
+
+    def get(self, task_id: str) -> Task:
+        if task_id not in self._tasks:
+            raise KeyError(f"no task {task_id!r} in {self.tasks_dir or 'this task set'} ({len(self._tasks)} tasks; "
+                           "`corecraft tasks` lists them)")
+        return self._tasks[task_id]
+
+    def rubric(self, rubric_id: str) -> Rubric:
+        if rubric_id not in self._rubrics:
+            path = self.rubrics_dir / f"{rubric_id}.json"
+            if not path.is_file():
+                raise TaskFormatError(f"rubric {rubric_id!r} not found: expected {path}")
+            self._rubrics[rubric_id] = load_rubric(path)
+        return self._rubrics[rubric_id]
+
+    def select(self, split: str | None = None, families: Iterable[str] | None = None,
+               difficulties: Iterable[str] | None = None, categories: Iterable[str] | None = None) -> list[Task]:
+        """Tasks matching every given filter, in id order."""
+        families, difficulties, categories = (set(x) if x else None for x in (families, difficulties, categories))
+        return [t for t in self._tasks.values()
+                if (split is None or t.split == split) and (families is None or t.family in families)
+                and (difficulties is None or t.difficulty in difficulties) and (categories is None or t.category in categories)]
