@@ -95,6 +95,30 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
+# Subcommands that live with their feature: each module defines add_arguments(parser) and run(args) -> int, and
+# imports its heavy libraries (mcp, litellm, torch) only inside run().
+_FEATURE_COMMANDS = {
+    "eval": ("corecraft_env.eval.cli", "evaluate an agent on tasks: pass@1, pass^k, resumable JSONL runs"),
+    "report": ("corecraft_env.eval.report_cli", "render a run directory as a static HTML report"),
+    "serve-mcp": ("corecraft_env.mcp.cli", "serve the world's tools over MCP (stdio or streamable HTTP)"),
+}
+
+
+def _add_feature_commands(commands) -> None:
+    import importlib
+
+    for name, (module_name, help_text) in _FEATURE_COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module_name.startswith(exc.name):
+                raise  # a missing dependency inside the module is a real error
+            continue  # feature not built yet
+        parser = commands.add_parser(name, help=help_text)
+        module.add_arguments(parser)
+        parser.set_defaults(handler=module.run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="corecraft", description="Corecraft: an enterprise customer-support world for LLM agents.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -120,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("-n", "--workers", type=int, default=1, help="parallel pytest-xdist workers (default 1)")
     validate.add_argument("-q", "--quiet", action="store_true", help="one line per failure")
     validate.set_defaults(handler=_cmd_validate)
+
+    _add_feature_commands(commands)
     return parser
 
 
