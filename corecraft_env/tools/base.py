@@ -120,21 +120,26 @@ def to_utc(text: str, field: str) -> str:
     """Normalise a date or date-time (any offset) to the stored UTC form ``YYYY-MM-DDTHH:MM:SSZ``."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return iso(moment)
+    except (ValueError, OverflowError):  # OverflowError: an offset that moves year 1 or 9999 out of range
         raise ToolError("invalid_argument", f"{field}: {text!r} is not a valid ISO-8601 date or date-time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return iso(moment)
 
 
 # -- database access -----------------------------------------------------------------------------------------------
-def _decode(names: list[str], row: tuple) -> dict:
-    record = dict(zip(names, row))
-    for key in JSON_FIELDS.intersection(record):
-        record[key] = json.loads(record[key])
-    for key in BOOL_FIELDS.intersection(record):
-        record[key] = bool(record[key])
-    return record
+def _records(description: tuple, rows: list[tuple]) -> list[dict]:
+    """Rows as dicts keyed by column name, JSON columns parsed and flag columns made booleans."""
+    names = [column[0] for column in description]
+    records = [dict(zip(names, row)) for row in rows]
+    for key in JSON_FIELDS.intersection(names):
+        loads = json.loads
+        for record in records:
+            record[key] = loads(record[key])
+    for key in BOOL_FIELDS.intersection(names):
+        for record in records:
+            record[key] = bool(record[key])
+    return records
 
 
 class Db:
@@ -145,17 +150,16 @@ class Db:
 
     def all(self, sql: str, params: tuple | list = ()) -> list[dict]:
         cursor = self.conn.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        return [_decode(names, row) for row in cursor.fetchall()]
+        return _records(cursor.description, cursor.fetchall())
 
     def one(self, sql: str, params: tuple | list = ()) -> dict | None:
         cursor = self.conn.execute(sql, params)
         row = cursor.fetchone()
-        return _decode([column[0] for column in cursor.description], row) if row else None
+        return _records(cursor.description, [row])[0] if row else None
 
-    def get(self, table: str, entity: str, entity_id: str) -> dict:
-        """The row with this id, or a ``not_found`` error naming the entity and id."""
-        record = self.one(f'SELECT * FROM "{table}" WHERE id = ?', (entity_id,))
+    def get(self, table: str, entity: str, entity_id: str, columns: str = "*") -> dict:
+        """The row with this id (only ``columns`` when the caller needs a few), or a ``not_found`` error naming it."""
+        record = self.one(f'SELECT {columns} FROM "{table}" WHERE id = ?', (entity_id,))
         if record is None:
             raise not_found(entity, entity_id)
         return record
@@ -166,6 +170,9 @@ class Db:
 
     def execute(self, sql: str, params: tuple | list = ()) -> None:
         self.conn.execute(sql, params)
+
+    def execute_many(self, sql: str, rows: list[tuple]) -> None:
+        self.conn.executemany(sql, rows)
 
     def next_id(self, table: str, prefix: str, width: int) -> str:
         """The next sequential id of a table (``ref-00221`` after ``ref-00220``): deterministic for a trajectory."""
@@ -188,10 +195,14 @@ class Filters:
         return self
 
     def contains(self, columns: tuple[str, ...], text: str | None) -> "Filters":
-        """Case-insensitive substring match on any of ``columns`` (``instr``, so % and _ are literal)."""
+        """Case-insensitive (ASCII) substring match on any of ``columns``; % and _ in ``text`` are literal.
+
+        ``LIKE`` with an escaped pattern compares in place, where ``instr(lower(column), ?)`` copied every value.
+        """
         if text:
-            self.clauses.append("(" + " OR ".join(f"instr(lower({c}), ?) > 0" for c in columns) + ")")
-            self.params.extend([text.lower()] * len(columns))
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            self.clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
+            self.params.extend([pattern] * len(columns))
         return self
 
     def has(self, json_array_column: str, value: Any) -> "Filters":
@@ -219,6 +230,7 @@ class Filters:
 
     def until(self, column: str, text: str | None, field: str) -> "Filters":
         if text and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            to_utc(text, field)  # reject an impossible date such as 2025-02-30
             return self.compare(column, "<=", text + "T23:59:59Z")  # a bare end date includes that whole day
         return self.compare(column, "<=", to_utc(text, field) if text else None)
 

@@ -43,10 +43,15 @@ def search_builds(db: Db, build_id=None, customer_id=None, owner_type=None, prod
              .exists("SELECT 1 FROM build_component c WHERE c.build_id = build.id AND c.product_id = ?", product_id)
              .contains(("name",), query))
     builds = db.all(f"SELECT * FROM build{where.where()} ORDER BY id LIMIT ?", [*where.params, limit])
+    by_id = {build["id"]: build for build in builds}
     for build in builds:
-        build["components"] = db.all(
-            "SELECT c.product_id, p.name, p.category, c.quantity FROM build_component c JOIN product p ON p.id = c.product_id "
-            "WHERE c.build_id = ? ORDER BY p.category, c.product_id", (build["id"],))
+        build["components"] = []
+    if builds:  # the components of every build found, in one query
+        ids = list(by_id)
+        for component in db.all(
+                "SELECT c.build_id, c.product_id, p.name, p.category, c.quantity FROM build_component c JOIN product p ON p.id = c.product_id "
+                f"WHERE c.build_id IN ({', '.join('?' * len(ids))}) ORDER BY c.build_id, p.category, c.product_id", ids):
+            by_id[component.pop("build_id")]["components"].append(component)
     return {"builds": builds}
 
 
@@ -82,13 +87,13 @@ def create_build(db: Db, name: str, product_ids: list[str], owner_type: str, cus
     if (owner_type == "customer") != (customer_id is not None):
         raise ToolError("invalid_argument", "customer_id is required for a customer build and must be omitted for an internal one")
     if customer_id is not None:
-        db.get("customer", "customer", customer_id)
+        db.get("customer", "customer", customer_id, "id")
     _products(db, product_ids)
     build_id = db.next_id("build", "build", 4)
     db.execute("INSERT INTO build (id, owner_type, customer_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                (build_id, owner_type, customer_id, name, NOW_ISO, NOW_ISO))
-    for product_id, quantity in _components(product_ids):
-        db.execute("INSERT INTO build_component (build_id, product_id, quantity) VALUES (?, ?, ?)", (build_id, product_id, quantity))
+    db.execute_many("INSERT INTO build_component (build_id, product_id, quantity) VALUES (?, ?, ?)",
+                    [(build_id, product_id, quantity) for product_id, quantity in _components(product_ids)])
     return {"build": {"id": build_id, "name": name, "owner_type": owner_type, "customer_id": customer_id, "product_ids": product_ids,
                       "created_at": NOW_ISO}}
 
@@ -102,14 +107,14 @@ def create_build(db: Db, name: str, product_ids: list[str], owner_type: str, cus
     writes=True,
 )
 def update_build(db: Db, build_id: str, name=None, product_ids=None) -> dict:
-    build = db.get("build", "build", build_id)
+    build = db.get("build", "build", build_id, "name")
     if name is None and product_ids is None:
         raise ToolError("invalid_argument", "nothing to change: give name and/or product_ids")
     if product_ids is not None:
         _products(db, product_ids)
         db.execute("DELETE FROM build_component WHERE build_id = ?", (build_id,))
-        for product_id, quantity in _components(product_ids):
-            db.execute("INSERT INTO build_component (build_id, product_id, quantity) VALUES (?, ?, ?)", (build_id, product_id, quantity))
+        db.execute_many("INSERT INTO build_component (build_id, product_id, quantity) VALUES (?, ?, ?)",
+                        [(build_id, product_id, quantity) for product_id, quantity in _components(product_ids)])
     db.execute("UPDATE build SET name = ?, updated_at = ? WHERE id = ?", (name or build["name"], NOW_ISO, build_id))
     parts = db.all("SELECT product_id, quantity FROM build_component WHERE build_id = ? ORDER BY product_id", (build_id,))
     return {"build": {"id": build_id, "name": name or build["name"], "components": parts, "updated_at": NOW_ISO}}

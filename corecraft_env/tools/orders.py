@@ -53,8 +53,13 @@ def get_order_details(db: Db, order_id: str) -> dict:
     order["shipments"] = db.all("SELECT * FROM shipment WHERE order_id = ? ORDER BY id", (order_id,))
     order["refunds"] = db.all(
         "SELECT f.* FROM refund f JOIN payment p ON p.id = f.payment_id WHERE p.order_id = ? ORDER BY f.id", (order_id,))
-    for refund in order["refunds"]:
-        refund["lines"] = db.all("SELECT product_id, quantity, amount FROM refund_line WHERE refund_id = ? ORDER BY product_id", (refund["id"],))
+    if order["refunds"]:  # every refund's lines in one query
+        lines: dict[str, list] = {refund["id"]: [] for refund in order["refunds"]}
+        for line in db.all("SELECT l.refund_id, l.product_id, l.quantity, l.amount FROM refund_line l JOIN refund f ON f.id = l.refund_id "
+                           "JOIN payment p ON p.id = f.payment_id WHERE p.order_id = ? ORDER BY l.refund_id, l.product_id", (order_id,)):
+            lines[line.pop("refund_id")].append(line)
+        for refund in order["refunds"]:
+            refund["lines"] = lines[refund["id"]]
     order["tickets"] = db.all(
         "SELECT id, type, status, priority, subject, created_at FROM support_ticket WHERE order_id = ? ORDER BY id", (order_id,))
     return {"order": order}
@@ -92,7 +97,7 @@ def search_shipments(db: Db, shipment_id=None, order_id=None, tracking_number=No
     writes=True,
 )
 def update_order_status(db: Db, order_id: str, status: str) -> dict:
-    order = db.get("orders", "order", order_id)
+    order = db.get("orders", "order", order_id, "status, updated_at")
     if order["status"] != status:
         db.execute("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?", (status, NOW_ISO, order_id))
     return {"order_id": order_id, "previous_status": order["status"], "status": status, "updated_at": NOW_ISO if order["status"] != status else order["updated_at"]}
@@ -115,15 +120,20 @@ def update_order_status(db: Db, order_id: str, status: str) -> dict:
     required=("items", "shipping_service"),
 )
 def calculate_price(db: Db, items: list, shipping_service: str, loyalty_tier=None, customer_id=None) -> dict:
-    if loyalty_tier is None:
-        loyalty_tier = db.get("customer", "customer", customer_id)["loyalty_tier"] if customer_id else "none"
+    if customer_id is not None:  # an unknown customer is an error even when an explicit tier overrides theirs
+        customer_tier = db.get("customer", "customer", customer_id, "loyalty_tier")["loyalty_tier"]
+        loyalty_tier = loyalty_tier or customer_tier
+    loyalty_tier = loyalty_tier or "none"
+    ids = list(dict.fromkeys(item["product_id"] for item in items))
+    products = {row["id"]: row for row in db.all(f"SELECT id, name, price FROM product WHERE id IN ({', '.join('?' * len(ids))})", ids)}
     lines = []
     for item in items:
-        product = db.one("SELECT id, name, price FROM product WHERE id = ?", (item["product_id"],))
+        product = products.get(item["product_id"])
         if product is None:
             raise ToolError("not_found", f"no product with id {item['product_id']!r}")
-        lines.append({"product_id": product["id"], "name": product["name"], "unit_price": product["price"], "quantity": item["quantity"],
-                      "line_total": float(pricing.to_cents(product["price"]) * item["quantity"])})
+        quantity = int(item["quantity"])  # the schema's integer also admits an integral float such as 2.0
+        lines.append({"product_id": product["id"], "name": product["name"], "unit_price": product["price"], "quantity": quantity,
+                      "line_total": float(pricing.to_cents(product["price"]) * quantity)})
     quote = pricing.quote([(line["unit_price"], line["quantity"]) for line in lines], loyalty_tier, shipping_service)
     return {"lines": lines, "loyalty_tier": loyalty_tier, "discount_rate": float(pricing.LOYALTY_DISCOUNT_RATES[loyalty_tier]),
             "subtotal": quote.subtotal, "discount": quote.discount, "shipping": quote.shipping, "total": quote.total}

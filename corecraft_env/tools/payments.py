@@ -46,6 +46,8 @@ def _check_refund_lines(db: Db, order_id: str, lines: list[dict], amount: Decima
         if product_id in seen:
             raise ToolError("invalid_argument", f"lines: product {product_id!r} appears twice; give one line per product")
         seen.add(product_id)
+        if to_cents(line["amount"]) != Decimal(str(line["amount"])):  # stored as given, so no silent rounding
+            raise ToolError("invalid_argument", f"lines: amount {line['amount']} for {product_id!r} has more than 2 decimal places")
         ordered = db.value("SELECT SUM(quantity) FROM order_line WHERE order_id = ? AND product_id = ?", (order_id, product_id))
         if not ordered:
             raise ToolError("invalid_argument", f"lines: product {product_id!r} is not in order {order_id!r}")
@@ -82,7 +84,7 @@ def _check_refund_lines(db: Db, order_id: str, lines: list[dict], amount: Decima
     writes=True,
 )
 def create_refund(db: Db, payment_id: str, amount: float, reason: str, status: str = "pending", ticket_id=None, lines=None) -> dict:
-    payment = db.get("payment", "payment", payment_id)
+    payment = db.get("payment", "payment", payment_id, "order_id, status, amount")
     if payment["status"] in ("pending", "failed"):
         raise ToolError("invalid_state", f"payment {payment_id} is {payment['status']}: nothing was captured, so nothing can be refunded")
     cents = to_cents(amount)
@@ -94,7 +96,7 @@ def create_refund(db: Db, payment_id: str, amount: float, reason: str, status: s
         raise ToolError("amount_exceeds_payment", f"amount {cents} exceeds what remains refundable on {payment_id}: "
                                                   f"{remaining} (paid {payment['amount']:.2f}, already refunded {refunded})")
     if ticket_id is not None:
-        ticket = db.get("support_ticket", "support ticket", ticket_id)
+        ticket = db.get("support_ticket", "support ticket", ticket_id, "order_id")
         if ticket["order_id"] not in (None, payment["order_id"]):
             raise ToolError("invalid_argument", f"ticket {ticket_id} is about order {ticket['order_id']}, not {payment['order_id']}")
     if lines:
@@ -118,7 +120,7 @@ def create_refund(db: Db, payment_id: str, amount: float, reason: str, status: s
     writes=True,
 )
 def update_payment_status(db: Db, payment_id: str, status: str) -> dict:
-    payment = db.get("payment", "payment", payment_id)
+    payment = db.get("payment", "payment", payment_id, "status")
     if payment["status"] != status:
         db.execute("UPDATE payment SET status = ? WHERE id = ?", (status, payment_id))
     return {"payment_id": payment_id, "previous_status": payment["status"], "status": status}

@@ -18,8 +18,8 @@ from .base import DEFAULT_LIMIT, Db, Filters, ToolError, boolean, entity_id, enu
         "query": string("Words to find in the name, brand or description (case-insensitive)."),
         "category": enum("Product category.", PRODUCT_CATEGORIES),
         "brand": string("Exact brand name.", max_length=60),
-        "min_price": number("Lowest price."),
-        "max_price": number("Highest price."),
+        "min_price": number("Lowest price.", maximum=1_000_000),
+        "max_price": number("Highest price.", maximum=1_000_000),
         "in_stock": boolean("Only products with stock on hand."),
         "limit": limit(),
     },
@@ -58,8 +58,8 @@ def add_months(start: date, months: int) -> date:
     required=("order_id", "product_id"),
 )
 def check_warranty_status(db: Db, order_id: str, product_id: str) -> dict:
-    order = db.get("orders", "order", order_id)
-    product = db.get("product", "product", product_id)
+    order = db.get("orders", "order", order_id, "created_at")
+    product = db.get("product", "product", product_id, "warranty_months")
     if not db.value("SELECT 1 FROM order_line WHERE order_id = ? AND product_id = ?", (order_id, product_id)):
         raise ToolError("invalid_argument", f"product {product_id!r} is not in order {order_id!r}")
     purchased = date.fromisoformat(order["created_at"][:10])

@@ -41,11 +41,17 @@ def search_tickets(db: Db, ticket_id=None, customer_id=None, order_id=None, stat
     required=("customer_id",),
 )
 def get_customer_ticket_history(db: Db, customer_id: str) -> dict:
-    customer = db.get("customer", "customer", customer_id)
+    customer = db.get("customer", "customer", customer_id, "id, name, email, loyalty_tier")
     tickets = db.all("SELECT * FROM support_ticket WHERE customer_id = ? ORDER BY created_at DESC, id", (customer_id,))
+    by_id = {ticket["id"]: ticket for ticket in tickets}
     for ticket in tickets:
-        ticket["escalations"] = db.all("SELECT * FROM escalation WHERE ticket_id = ? ORDER BY created_at, id", (ticket["id"],))
-        ticket["resolutions"] = db.all("SELECT * FROM resolution WHERE ticket_id = ? ORDER BY created_at, id", (ticket["id"],))
+        ticket["escalations"], ticket["resolutions"] = [], []
+    if tickets:  # two queries for all tickets, not two per ticket
+        of_customer = "ticket_id IN (SELECT id FROM support_ticket WHERE customer_id = ?) ORDER BY created_at, id"
+        for escalation in db.all(f"SELECT * FROM escalation WHERE {of_customer}", (customer_id,)):
+            by_id[escalation["ticket_id"]]["escalations"].append(escalation)
+        for resolution in db.all(f"SELECT * FROM resolution WHERE {of_customer}", (customer_id,)):
+            by_id[resolution["ticket_id"]]["resolutions"].append(resolution)
     return {"customer": {"id": customer["id"], "name": customer["name"], "email": customer["email"], "loyalty_tier": customer["loyalty_tier"]},
             "tickets": tickets}
 
@@ -65,9 +71,9 @@ def get_customer_ticket_history(db: Db, customer_id: str) -> dict:
     writes=True,
 )
 def create_escalation(db: Db, ticket_id: str, escalation_type: str, destination: str, notes: str, created_by=None) -> dict:
-    db.get("support_ticket", "support ticket", ticket_id)
+    db.get("support_ticket", "support ticket", ticket_id, "id")
     if created_by is not None:
-        db.get("employee", "employee", created_by)
+        db.get("employee", "employee", created_by, "id")
     escalation_id = db.next_id("escalation", "esc", 4)
     db.execute("INSERT INTO escalation (id, ticket_id, escalation_type, destination, notes, created_by, created_at, resolved_at) "
                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL)", (escalation_id, ticket_id, escalation_type, destination, notes, created_by, NOW_ISO))
@@ -90,10 +96,10 @@ def create_escalation(db: Db, ticket_id: str, escalation_type: str, destination:
     writes=True,
 )
 def create_resolution(db: Db, ticket_id: str, outcome: str, resolved_by: str, details: str, refund_id=None) -> dict:
-    ticket = db.get("support_ticket", "support ticket", ticket_id)
-    db.get("employee", "employee", resolved_by)
+    ticket = db.get("support_ticket", "support ticket", ticket_id, "order_id")
+    db.get("employee", "employee", resolved_by, "id")
     if refund_id is not None:
-        refund = db.get("refund", "refund", refund_id)
+        refund = db.get("refund", "refund", refund_id, "ticket_id, payment_id")
         if refund["ticket_id"] not in (None, ticket_id):
             raise ToolError("invalid_argument", f"refund {refund_id} belongs to ticket {refund['ticket_id']}, not {ticket_id}")
         refund_order = db.value("SELECT order_id FROM payment WHERE id = ?", (refund["payment_id"],))
@@ -120,9 +126,9 @@ def create_resolution(db: Db, ticket_id: str, outcome: str, resolved_by: str, de
     writes=True,
 )
 def update_ticket_status(db: Db, ticket_id: str, status: str, resolution_id=None, closure_reason=None) -> dict:
-    ticket = db.get("support_ticket", "support ticket", ticket_id)
+    ticket = db.get("support_ticket", "support ticket", ticket_id, "status, resolution_id, closure_reason")
     if resolution_id is not None:
-        resolution = db.get("resolution", "resolution", resolution_id)
+        resolution = db.get("resolution", "resolution", resolution_id, "ticket_id")
         if resolution["ticket_id"] != ticket_id:
             raise ToolError("invalid_argument", f"resolution {resolution_id} belongs to ticket {resolution['ticket_id']}, not {ticket_id}")
     db.execute("UPDATE support_ticket SET status = ?, resolution_id = COALESCE(?, resolution_id), "

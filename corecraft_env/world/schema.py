@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlmodel import Field, SQLModel
@@ -139,6 +139,8 @@ class BuildComponent(SQLModel, table=True):
 
 class Order(SQLModel, table=True):
     __tablename__ = "orders"  # "order" is an SQL keyword
+    # searchOrders by status, newest first: equality on status, then range and order on created_at from one index
+    __table_args__ = (Index("ix_orders_status_created_at", "status", "created_at"),)
     id: str = Field(primary_key=True)  # ord-250830-110
     customer_id: str = Field(foreign_key="customer.id", index=True)
     status: str = Field(index=True)
