@@ -192,8 +192,14 @@ class CorecraftEnv(gym.Env[str, str]):
     def _run_tools(self, parsed: ParsedAction, info: dict) -> str:
         results = []
         for call in parsed.tool_calls:
-            result = REGISTRY.call(self.episode.conn, call.name, call.arguments)
-            self.episode.events.append(ToolEvent(call.name, call.arguments, result))
+            arguments = call.arguments
+            if isinstance(arguments, str):  # OpenAI sends arguments as JSON text; rubrics match the decoded object
+                try:
+                    arguments = json.loads(arguments)
+                except ValueError:
+                    pass  # the registry explains the bad JSON
+            result = REGISTRY.call(self.episode.conn, call.name, arguments)
+            self.episode.events.append(ToolEvent(call.name, arguments, result))
             info["tool_calls"].append({"name": call.name, "id": call.call_id, "ok": "error" not in result})
             results.append(result)
         if len(results) == 1:

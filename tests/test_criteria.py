@@ -113,6 +113,12 @@ def test_response_checks(spec, passed):
     assert check("response", episode, spec) is passed
 
 
+def test_numbers_are_compared_by_magnitude():
+    episode = Episode(conn=None, final_reply="Subtotal $554.00, discount -$55.40.")
+    assert check("response", episode, {"numbers": [55.40]})
+    assert not check("response", episode, {"not_numbers": [55.40]})
+
+
 def test_empty_reply_fails_every_response_check():
     assert CHECKS["response"](Episode(conn=None, final_reply="  "), {"not_contains": ["x"]}) == (False, "the final reply is empty")
 

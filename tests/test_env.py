@@ -115,6 +115,7 @@ def test_openai_tool_call_and_assistant_message_forms(env):
     assert [c["ok"] for c in info["tool_calls"]] == [True, False]
     observation, reward, terminated, truncated, info = env.step({"role": "assistant", "content": "It is in transit, FE318946901100."})
     assert terminated and info["final_reply"].startswith("It is in transit")
+    assert reward == 1.0 and info["passed"]  # OpenAI's JSON-text arguments satisfy tool_called criteria
 
 
 @pytest.mark.parametrize("action, expected", [

@@ -202,8 +202,10 @@ def check_response(episode: Episode, check: dict) -> tuple[bool, str]:
                 problems.append(f"does not match /{check['matches']}/")
         except re.error as exc:
             raise CriterionError(f"invalid regular expression {check['matches']!r}: {exc}") from None
-    problems += [f"does not state {n:g}" for n in check.get("numbers", []) if not any(abs(n - x) <= tolerance for x in numbers)]
-    problems += [f"states {n:g}" for n in check.get("not_numbers", []) if any(abs(n - x) <= tolerance for x in numbers)]
+    # Magnitudes: "a discount of -$55.40" states 55.40.
+    magnitudes = [abs(x) for x in numbers]
+    problems += [f"does not state {n:g}" for n in check.get("numbers", []) if not any(abs(abs(n) - x) <= tolerance for x in magnitudes)]
+    problems += [f"states {n:g}" for n in check.get("not_numbers", []) if any(abs(abs(n) - x) <= tolerance for x in magnitudes)]
     if not reply.strip():
         return False, "the final reply is empty"
     return (False, "reply " + "; ".join(problems)) if problems else (True, "reply meets every text condition")
