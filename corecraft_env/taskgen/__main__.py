@@ -1,0 +1,40 @@
+"""``python -m corecraft_env.taskgen [--out REPO_ROOT] [--check] [-v]``: regenerate (or check) the task corpus."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .build import build, corpus_files, generate
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m corecraft_env.taskgen", description=__doc__)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT, help="repository root to write tasks/, rubrics/, docs/tasks.md (default: this checkout)")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the corpus under --out is not what the families produce")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every dropped candidate and why")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    if args.check:
+        return check(args.out)
+    report = build(args.out)
+    print(report.summary())
+    return 0
+
+
+def check(root: Path) -> int:
+    """Exit status 1 (listing the files) when the corpus under ``root`` differs from what the families produce."""
+    expected = corpus_files(generate())
+    present = {p.relative_to(root): p.read_text(encoding="utf-8") for folder in ("tasks", "rubrics") for p in (root / folder).rglob("*.json")}
+    differing = sorted(set(present) ^ set(expected)) + sorted(p for p in expected if p in present and present[p] != expected[p])
+    for path in differing:
+        print(f"out of date: {path}")
+    return 1 if differing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""The task-family framework: a family is a generator of support tasks drawn from the seed-0 world.
+
+Example (the real one is in ``families/returns.py``)::
+
+    @family("return_partial_line", "multi_step_workflow", "train", policy_rules=("return_window", ...))
+    def return_partial_line(ctx):
+        # (a docstring here: what the family tests, the docs table's summary)
+        for order in ...:                                   # entities from ctx.db, picked with ctx.rng
+            spec = TaskSpec(customer(order["customer_id"]), "Please refund the RAM kit from ...")
+            spec.call("getOrderDetails", order_id=order["id"])
+            ...                                             # more calls, spec.check(criteria), spec.allow(writes)
+            spec.reply = "..."
+            yield spec
+
+A generator queries the world through ``ctx`` (read-only), picks entities with ``ctx.rng`` (seeded from the family
+name, so a family's tasks do not move when another family changes) and yields ``TaskSpec`` candidates: requester,
+request, reference tool calls, final reply, rubric criteria and the rows the task may write. The framework then
+
+* turns each candidate into a task and a rubric (difficulty from the number of reference calls, the
+  ``no_collateral`` criterion from the declared writes),
+* validates it in the real environment (``corecraft_env.validation.validate_task``: every reference call succeeds,
+  the oracle scores 1.0, the null and random agents do not pass) plus the corpus rules below, dropping failures
+  with a logged reason,
+* keeps the first valid candidates up to the family's quota (per variant) and numbers them
+  ``<family-with-dashes>-001`` ….
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..tasks.model import CATEGORIES, DIFFICULTIES, SPLITS, Rubric, Task, TaskFormatError, ToolCall
+from ..tools import REGISTRY
+from ..tools.base import Db
+from ..world import load_world
+from .rubric import no_collateral
+
+log = logging.getLogger("corecraft_env.taskgen")
+
+WORLD_SEED = 0
+MIN_CRITERIA, MAX_CRITERIA = 4, 15
+OVERPRODUCTION = 3  # candidates drawn per wanted task, so dropped instances can be replaced
+MAX_CANDIDATES = 500  # per family: a generator that never runs dry cannot stall the build
+
+# The policy rules tasks test (DOMAIN §5, the policy document's working rules and the world's noise). Every rule
+# is the trap of at least one family (tests/test_taskgen.py checks it).
+POLICY_RULES: dict[str, str] = {
+    "tools_only": "Rely only on tools and policy; a requester's claim (tier, price, spec) is checked, not trusted.",
+    "refuse_with_reason": "Refuse what policy forbids and say why.",
+    "no_unrequested_writes": "Make no write the request did not ask for and policy does not require.",
+    "loyalty_discount": "Loyalty discount on the subtotal: none 0 %, silver 5 %, gold 10 %, platinum 15 %.",
+    "shipping_rates": "Shipping is a flat 9.99 / 19.99 / 39.99 by service and is never discounted.",
+    "return_window": "Returns within 30 days of the order's created_at.",
+    "return_condition": "Unopened, or opened and undamaged; no refund for damage, missing packaging or modification.",
+    "shipping_not_refunded": "Shipping is never refunded on a return.",
+    "refund_net_of_discount": "A refund is net of the loyalty discount the order was priced with.",
+    "itemised_refund": "Partial refunds are itemised per returned line.",
+    "refund_pending_unless_authorised": "A new refund is pending; approved only when a human authorised it or on cancellation.",
+    "post_refund_statuses": "After a refund: order refund_requested/refunded, payment partially_refunded/refunded.",
+    "cancel_only_pending_or_paid": "Only pending or paid orders can be cancelled; otherwise offer a return.",
+    "cancellation_refund": "Cancelling a captured order: approved refund of the amount charged, payment refunded, order cancelled.",
+    "warranty_period": "Warranty ends purchase date + warranty months (calendar months; 12 when none is listed).",
+    "defect_within_30_days_is_return": "A defect inside the 30-day window is a return, not a warranty claim.",
+    "warranty_exclusions": "No warranty for damage, cosmetic wear, overclocking, improper installation or an expired period.",
+    "escalation_routing": "Each escalation type goes to the department that owns it.",
+    "ticket_closure": "Close a ticket: do the work, create the resolution, set it resolved with resolved_success.",
+    "validate_before_build": "Run validateBuildCompatibility before creating or changing a build.",
+    "no_incompatible_build": "Never save a build with compatibility errors; explain and suggest a compatible part.",
+    "paginate_orders": "searchOrders shows only the newest 10; narrow the search until every order is seen.",
+    "eastern_time": "Requesters speak US Eastern time; convert before filtering UTC timestamps.",
+    "product_page_wins": "The product page is the source of truth when a KB article or Slack message disagrees.",
+    "deprecated_kb": "A deprecated knowledge-base article is not policy.",
+    "large_refund_finance": "Slack practice: refunds over $1,000 stay pending with a billing_payment escalation to finance.",
+    "use_calculate_price": "Quotes come from calculatePrice, never mental arithmetic on list prices.",
+}
+
+
+# -- what a generator yields ---------------------------------------------------------------------------------------
+def customer(customer_id: str) -> dict:
+    return {"type": "customer", "id": customer_id}
+
+
+def employee(employee_id: str) -> dict:
+    return {"type": "employee", "id": employee_id}
+
+
+@dataclass
+class TaskSpec:
+    """One candidate task: the request, its reference solution, its rubric and the rows it may write."""
+
+    requester: dict
+    request: str
+    variant: str = "default"
+    reply: str = ""
+    calls: list[ToolCall] = field(default_factory=list)
+    criteria: list[dict] = field(default_factory=list)
+    writes: list[dict] = field(default_factory=list)  # no_collateral allow entries
+
+    def call(self, tool: str, /, **arguments: Any) -> TaskSpec:
+        """Append a reference tool call (``tool`` is positional-only: createBuild takes a ``name`` argument)."""
+        if tool not in REGISTRY:
+            raise ValueError(f"unknown tool {tool!r}")
+        self.calls.append(ToolCall(tool, arguments))
+        return self
+
+    def check(self, *criteria: dict) -> TaskSpec:
+        self.criteria.extend(criteria)
+        return self
+
+    def allow(self, table: str, *ids: str, ops: tuple[str, ...]) -> TaskSpec:
+        """Declare rows this task may write (the only writes its no_collateral criterion accepts)."""
+        self.writes.append({"table": table, "ids": list(ids), "ops": list(ops)})
+        return self
+
+    @property
+    def writes_anything(self) -> bool:
+        return any(REGISTRY[c.name].writes for c in self.calls)
+
+
+# -- families --------------------------------------------------------------------------------------------------------
+Generator = Callable[["Context"], Iterator[TaskSpec]]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    category: str
+    split: str
+    policy_rules: tuple[str, ...]
+    quota: dict[str, int]  # variant -> tasks wanted
+    summary: str
+    generate: Generator
+
+    @property
+    def slug(self) -> str:
+        return self.name.replace("_", "-")
+
+    @property
+    def wanted(self) -> int:
+        return sum(self.quota.values())
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def family(name: str, category: str, split: str, *, policy_rules: Iterable[str], count: int | dict[str, int] = 3,
+           summary: str | None = None) -> Callable[[Generator], Generator]:
+    """Register ``fn(ctx) -> Iterator[TaskSpec]`` as the task family ``name``.
+
+    ``count`` is how many tasks to keep, or per variant (``{"easy": 1, "expert": 2}``; a spec names its variant).
+    ``summary`` (default: the generator docstring's first paragraph) is what the family tests, for docs/tasks.md.
+    """
+    rules = tuple(policy_rules)
+    problems = [f"category {category!r} not in {CATEGORIES}"] if category not in CATEGORIES else []
+    problems += [f"split {split!r} not in {SPLITS}"] if split not in SPLITS else []
+    problems += [f"unknown policy rule {r!r}" for r in rules if r not in POLICY_RULES]
+    if problems:
+        raise ValueError(f"family {name}: " + "; ".join(problems))
+
+    def register(fn: Generator) -> Generator:
+        if name in FAMILIES:
+            raise ValueError(f"duplicate family {name!r}")
+        text = summary or " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
+        quota = count if isinstance(count, dict) else {"default": count}
+        FAMILIES[name] = Family(name, category, split, rules, dict(quota), text, fn)
+        return fn
+
+    return register
+
+
+def family_seed(name: str) -> int:
+    """A stable 64-bit seed from the family name (SHA-256; Python's ``hash`` changes between processes)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
+
+
+def difficulty_for(call_count: int) -> str:
+    """easy 1–2 reference tool calls, medium 3–5, hard 6–9, expert 10+."""
+    if call_count < 1:
+        raise ValueError("a task needs at least one reference tool call")
+    return DIFFICULTIES[0 if call_count <= 2 else 1 if call_count <= 5 else 2 if call_count <= 9 else 3]
+
+
+# -- what a generator sees -----------------------------------------------------------------------------------------
+_ID_FORMATS = {"refund": ("ref", 5), "resolution": ("res", 4), "escalation": ("esc", 4), "build": ("build", 4)}
+
+
+class Context:
+    """A generator's view of the pristine seed-0 world: read-only queries, read tools, next ids and a seeded RNG."""
+
+    def __init__(self, name: str, conn: sqlite3.Connection) -> None:
+        self.db = Db(conn)
+        self.rng = random.Random(family_seed(name))
+
+    def tool(self, tool: str, /, **arguments: Any) -> dict:
+        """The result a read tool gives on the pristine world (what the oracle will see)."""
+        if REGISTRY[tool].writes:
+            raise ValueError(f"{tool} writes; generators only read")
+        result = REGISTRY.call(self.db.conn, tool, arguments)
+        if "error" in result:
+            raise LookupError(f"{tool}({arguments}) failed: {result['error']['message']}")
+        return result
+
+    def next_id(self, table: str, offset: int = 0) -> str:
+        """The id the (offset+1)-th row created in ``table`` during an episode gets (``Db.next_id`` on this world)."""
+        prefix, width = _ID_FORMATS[table]
+        first = self.db.next_id(table, prefix, width)
+        return f"{prefix}-{int(first.rsplit('-', 1)[1]) + offset:0{width}d}"
+
+    def staff(self, department: str = "support") -> dict:
+        """A random employee of ``department`` (the requester of an internal request)."""
+        return self.rng.choice(self.db.all("SELECT * FROM employee WHERE department = ? ORDER BY id", (department,)))
+
+    def pick(self, rows: list, k: int | None = None) -> list:
+        """``rows`` shuffled by the family RNG (the first ``k`` when given)."""
+        chosen = list(rows)
+        self.rng.shuffle(chosen)
+        return chosen if k is None else chosen[:k]
+
+
+def read_only_world() -> sqlite3.Connection:
+    conn = load_world(WORLD_SEED).connect()
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+# -- from candidates to validated tasks ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Generated:
+    task: dict
+    rubric: dict
+
+
+@dataclass
+class FamilyResult:
+    family: Family
+    kept: list[Generated]
+    dropped: list[tuple[str, str]]  # (candidate id, reason)
+
+
+def render(fam: Family, spec: TaskSpec, task_id: str, check_schema: bool = True) -> Generated:
+    """A candidate as task and rubric documents (schema-valid or ``TaskFormatError`` when ``check_schema``)."""
+    task = Task(
+        id=task_id, family=fam.name, category=fam.category, difficulty=difficulty_for(len(spec.calls)), split=fam.split,
+        world_seed=WORLD_SEED, requester=dict(spec.requester), request=spec.request, rubric_id=task_id,
+        reference_tool_calls=tuple(spec.calls), reference_reply=spec.reply, policy_rules=fam.policy_rules,
+    ).to_dict()
+    rubric = {"id": task_id, "criteria": [*spec.criteria, no_collateral(spec.writes)]}
+    if check_schema:
+        Task.from_dict(task, source=task_id)
+        Rubric.from_dict(rubric, source=task_id)
+    return Generated(task, rubric)
+
+
+def corpus_problems(spec: TaskSpec, generated: Generated) -> list[str]:
+    """The corpus's own rules on top of the environment's validation."""
+    criteria = generated.rubric["criteria"]
+    kinds = [c["kind"] for c in criteria]
+    problems = []
+    if not MIN_CRITERIA <= len(criteria) <= MAX_CRITERIA:
+        problems.append(f"{len(criteria)} criteria; a rubric has {MIN_CRITERIA}-{MAX_CRITERIA}")
+    if spec.writes_anything and "state" not in kinds:
+        problems.append("the reference solution writes but no state criterion checks it")
+    if not spec.writes_anything and spec.writes:
+        problems.append("a read-only task must allow no writes")
+    if "response" not in kinds and "judge" not in kinds:
+        problems.append("nothing checks the final reply")
+    if not spec.reply.strip():
+        problems.append("empty reference reply")
+    return problems
+
+
+def candidates(fam: Family, ctx: Context) -> Iterator[TaskSpec]:
+    """The family's candidates, at most ``OVERPRODUCTION`` times its quota per variant."""
+    drawn: dict[str, int] = {}
+    for index, spec in enumerate(fam.generate(ctx)):
+        if index >= MAX_CANDIDATES or all(drawn.get(v, 0) >= n * OVERPRODUCTION for v, n in fam.quota.items()):
+            return
+        if spec.variant not in fam.quota:
+            raise ValueError(f"family {fam.name}: variant {spec.variant!r} has no quota ({sorted(fam.quota)})")
+        if drawn.get(spec.variant, 0) < fam.quota[spec.variant] * OVERPRODUCTION:
+            drawn[spec.variant] = drawn.get(spec.variant, 0) + 1
+            yield spec
+
+
+def check_candidate(fam: Family, spec: TaskSpec, candidate_id: str, scratch: Path) -> tuple[Generated | None, str]:
+    """Render and validate one candidate: ``(documents, "")`` or ``(None, reason)``."""
+    try:
+        generated = render(fam, spec, candidate_id)
+    except TaskFormatError as exc:
+        return None, str(exc)
+    problems = corpus_problems(spec, generated)
+    if not problems:
+        from ..validation import validate_task  # the project's definition of a valid task (imports pytest)
+
+        (scratch / f"{candidate_id}.json").write_text(json.dumps(generated.rubric), encoding="utf-8")
+        problems = validate_task(Task.from_dict(generated.task, source=candidate_id), scratch)
+    return (None, "; ".join(problems)) if problems else (generated, "")
+
+
+def run_family(fam: Family, conn: sqlite3.Connection) -> FamilyResult:
+    """Generate, validate and number one family's tasks."""
+    ctx = Context(fam.name, conn)
+    kept: list[tuple[TaskSpec, Generated]] = []
+    dropped: list[tuple[str, str]] = []
+    taken = {variant: 0 for variant in fam.quota}
+    with tempfile.TemporaryDirectory(prefix="taskgen-") as scratch:
+        for index, spec in enumerate(candidates(fam, ctx), start=1):
+            if all(taken[v] >= n for v, n in fam.quota.items()):
+                break
+            if taken[spec.variant] >= fam.quota[spec.variant]:
+                continue
+            candidate_id = f"{fam.slug}-c{index:03d}"
+            generated, reason = check_candidate(fam, spec, candidate_id, Path(scratch))
+            if generated is None:
+                log.info("dropped %s (%s/%s): %s", candidate_id, fam.name, spec.variant, reason)
+                dropped.append((candidate_id, reason))
+                continue
+            taken[spec.variant] += 1
+            kept.append((spec, generated))
+    short = {v: n - taken[v] for v, n in fam.quota.items() if taken[v] < n}
+    if short:
+        log.warning("family %s is short of tasks: %s", fam.name, short)
+    # Renumbering changes only the ids of documents already validated.
+    numbered = [render(fam, spec, f"{fam.slug}-{number:03d}", check_schema=False) for number, (spec, _) in enumerate(kept, start=1)]
+    return FamilyResult(fam, numbered, dropped)

@@ -1,0 +1,188 @@
+"""Order information: tracking a parcel, finding purchases in a long history, and an account rundown for a
+colleague. All read-only: any write is collateral damage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from ...tools.orders import ORDERS_PAGE
+from ...world.generator import iso, parse_iso
+from .. import rubric as r
+from ..core import Context, TaskSpec, customer, difficulty_for, employee, family
+from ..facts import eastern_day_bounds, eastern_window, long_date, money
+
+STATUS_WORDS = {
+    "label_created": ["label", "not yet been picked up", "hasn't been picked up", "not picked up", "awaiting pickup"],
+    "in_transit": ["in transit", "in_transit", "on its way"],
+    "out_for_delivery": ["out for delivery", "out_for_delivery"],
+    "exception": ["exception", "address"],
+}
+
+
+def just_before(moment: str) -> str:
+    """One second before a stored timestamp: the ``created_before`` that shows the next page of searchOrders."""
+    return iso(parse_iso(moment) - timedelta(seconds=1))
+
+
+def all_orders(ctx: Context, spec: TaskSpec, customer_id: str, **filters: str) -> list[dict]:
+    """Page through searchOrders (newest first, 10 at a time) until a page comes back short, adding each call."""
+    orders: list[dict] = []
+    while True:
+        arguments = {"customer_id": customer_id, **filters}
+        if orders:
+            arguments["created_before"] = just_before(orders[-1]["created_at"])
+        spec.call("searchOrders", **arguments)
+        page = ctx.tool("searchOrders", **arguments)["orders"]
+        orders += page
+        if len(page) < ORDERS_PAGE:
+            return orders
+
+
+@family("order_tracking", "information_retrieval", "train", count={"by_id": 2, "for_customer": 1},
+        policy_rules=("tools_only", "eastern_time", "no_unrequested_writes"))
+def order_tracking(ctx: Context) -> Iterator[TaskSpec]:
+    """Where is my parcel: carrier, tracking number, shipment status and expected delivery of a shipped order,
+    found by id or, for a colleague, by the customer's e-mail and when they ordered."""
+    rows = ctx.db.all("SELECT o.id FROM orders o WHERE o.status = 'shipped' ORDER BY o.id")
+    for index, row in enumerate(ctx.pick(rows)):
+        order = ctx.tool("getOrderDetails", order_id=row["id"])["order"]
+        shipment = order["shipments"][0]
+        window = eastern_window(order["created_at"])
+        unique = [o["id"] for o in ctx.tool("searchOrders", customer_id=order["customer_id"], created_after=window.after,
+                                            created_before=window.before)["orders"]] == [order["id"]]
+        if index % 2 and unique:
+            agent, person = ctx.staff(), order["customer"]
+            spec = TaskSpec(employee(agent["id"]), variant="for_customer", request=(
+                f"{person['name']} ({person['email']}) is asking where the order they placed {window.phrase} (Eastern) is. "
+                "Can you find it and give me the carrier, tracking number, current status and expected delivery date?"))
+            spec.call("searchCustomers", email=person["email"])
+            spec.call("searchOrders", customer_id=order["customer_id"], created_after=window.after, created_before=window.before)
+        else:
+            spec = TaskSpec(customer(order["customer_id"]), variant="by_id", request=(
+                f"Hi, where is my order {order['id']}? Could you give me the tracking number and when it should arrive?"))
+        spec.call("getOrderDetails", order_id=order["id"])
+        latest = shipment["events"][-1]
+        eta = shipment["eta"]
+        spec.check(
+            r.reply("reply-tracking", "The reply gives the carrier and tracking number", contains=[shipment["tracking_number"], shipment["carrier"]]),
+            r.reply("reply-status", f"The reply gives the shipment status ({shipment['status']})", contains_any=STATUS_WORDS[shipment["status"]]),
+            r.judge("reply-eta", "The reply gives the expected delivery date from the shipment's ETA",
+                    r.reply("fallback", "states the ETA date", contains_any=[eta[:10], long_date(eta), long_date(eta).split(",")[0],
+                                                                              long_date(eta[:10]).split(",")[0]])),
+        )
+        spec.reply = (f"Order {order['id']} shipped with {shipment['carrier']}, tracking number {shipment['tracking_number']}. Its status "
+                      f"is {shipment['status'].replace('_', ' ')} (latest event: {latest['description']}, {latest['location']}). The "
+                      f"expected delivery is {long_date(eta)}.")
+        if shipment["status"] == "exception":
+            spec.reply += " The carrier reports an address issue, so please check the shipping address with the carrier."
+        yield spec
+
+
+@family("purchase_history_search", "information_retrieval", "train", count={"hard": 1, "expert": 2},
+        policy_rules=("paginate_orders", "tools_only", "no_unrequested_writes"))
+def purchase_history_search(ctx: Context) -> Iterator[TaskSpec]:
+    """Which of my orders contained a <category>, and at what price: a customer with more than 10 orders, so the
+    answer needs orders past the first page of searchOrders (or a recent period read order by order)."""
+    heavy = ctx.db.all("SELECT customer_id FROM orders GROUP BY customer_id HAVING COUNT(*) BETWEEN 11 AND 16 ORDER BY customer_id")
+    for index, row in enumerate(ctx.pick(heavy)):
+        history = ctx.db.all("SELECT id FROM orders WHERE customer_id = ? ORDER BY created_at DESC, id DESC", (row["customer_id"],))
+        details = {o["id"]: ctx.tool("getOrderDetails", order_id=o["id"])["order"] for o in history}
+        newest = [o["id"] for o in history[:ORDERS_PAGE]]
+        if index % 3 == 2:  # a recent period, read order by order
+            recent = newest[:7]
+            category = ctx.rng.choice(sorted({line["category"] for oid in recent for line in details[oid]["lines"]}))
+            yield _history_spec(ctx, row["customer_id"], category, details, newest, since=details[recent[-1]]["created_at"])
+            continue
+        for category in ctx.pick(sorted({line["category"] for order in details.values() for line in order["lines"]})):
+            holding = [oid for oid, order in details.items() if any(line["category"] == category for line in order["lines"])]
+            if len(holding) >= 2 and any(oid not in newest for oid in holding):
+                yield _history_spec(ctx, row["customer_id"], category, details, newest, since=None)
+                break
+
+
+def _history_spec(ctx: Context, customer_id: str, category: str, details: dict[str, dict], newest: list[str], since: str | None) -> TaskSpec:
+    scope = f"the orders I've placed with you since {long_date(since)} (Eastern)" if since else "all the orders I've ever placed with you"
+    spec = TaskSpec(customer(customer_id), request=(
+        f"I'm doing an inventory of my rig. Which of {scope} included a {category} product? For each one, tell me the order id, "
+        f"the {category} product and the price it was on the order."))
+    found = all_orders(ctx, spec, customer_id, **({"created_after": eastern_day_bounds(since)[0]} if since else {}))
+    matches = []
+    for summary in found:
+        order = details[summary["id"]]
+        spec.call("getOrderDetails", order_id=order["id"])
+        matches += [(order, line) for line in order["lines"] if line["category"] == category]
+    spec.check(
+        r.reply("reply-orders", f"The reply lists every order with a {category}", contains=sorted({o["id"] for o, _ in matches})),
+        r.reply("reply-prices", "The reply gives each item's price on the order", numbers=[line["unit_price"] for _, line in matches]),
+        r.judge("reply-products", f"The reply names the {category} product of each order, and no order without one",
+                r.reply("fallback", "names the products", contains=sorted({line["product_name"] for _, line in matches}))),
+    )
+    beyond = sorted({o["id"] for o, _ in matches if o["id"] not in newest})
+    if beyond:
+        spec.check(r.reply("reply-older", "The reply includes the orders past the first page of 10 (the search was paginated)",
+                           contains=beyond))
+    spec.reply = f"Orders with a {category} product:\n" + "\n".join(
+        f"- {order['id']} ({long_date(order['created_at'])}): {line['product_name']} at {money(line['unit_price'])}" for order, line in matches)
+    spec.variant = difficulty_for(len(spec.calls))
+    return spec
+
+
+@family("account_review", "information_retrieval", "heldout", count={"easy": 1, "medium": 1, "hard": 1, "expert": 1},
+        policy_rules=("paginate_orders", "eastern_time", "tools_only", "no_unrequested_writes"))
+def account_review(ctx: Context) -> Iterator[TaskSpec]:
+    """A colleague wants a rundown of a customer's orders in a period (id, status, total, and carrier + tracking for
+    what shipped): from one search for a known customer to a paginated history with a shipment per order."""
+    customers = ctx.db.all("SELECT customer_id, COUNT(*) AS n FROM orders GROUP BY customer_id HAVING n >= 3 ORDER BY customer_id")
+    for index, row in enumerate(ctx.pick(customers)):
+        history = ctx.db.all("SELECT id, status, created_at FROM orders WHERE customer_id = ? ORDER BY created_at DESC, id DESC",
+                             (row["customer_id"],))
+        agent = ctx.staff()
+        person = ctx.db.one("SELECT * FROM customer WHERE id = ?", (row["customer_id"],))
+        if row["n"] > ORDERS_PAGE:  # the few customers whose history overflows a page: the long rundowns
+            yield _review(ctx, agent, person, history[:ORDERS_PAGE + 2] if index % 2 else history[:7], tracking=True)
+        else:
+            yield _review(ctx, agent, person, history[:3], tracking=True) if index % 2 else _review(ctx, agent, person, history[:2], tracking=False)
+
+
+def _review(ctx: Context, agent: dict, person: dict, orders: list[dict], tracking: bool) -> TaskSpec:
+    """Orders from the Eastern day of the oldest of ``orders`` up to today."""
+    after = eastern_day_bounds(orders[-1]["created_at"])[0]
+    since = long_date(orders[-1]["created_at"])
+    if tracking:
+        spec = TaskSpec(employee(agent["id"]), request=(
+            f"{person['name']} ({person['email']}) is on the phone about their recent orders. Can you give me a rundown of every "
+            f"order they've placed since {since} (Eastern): order id, status and total, plus the carrier and tracking number "
+            "for anything that has shipped?"))
+        spec.call("searchCustomers", email=person["email"])
+    else:
+        spec = TaskSpec(employee(agent["id"]), request=(
+            f"Quick one: what orders has customer {person['id']} placed since {since} (Eastern)? I just need the order ids, "
+            "statuses and totals."))
+    found = all_orders(ctx, spec, person["id"], created_after=after)
+    shipped = []
+    if tracking:
+        for summary in found:
+            order = ctx.tool("getOrderDetails", order_id=summary["id"])["order"]
+            if order["shipments"]:
+                spec.call("getOrderDetails", order_id=order["id"])
+                shipped.append((summary, order["shipments"][0]))
+    statuses = sorted({o["status"] for o in found})
+    spec.check(
+        r.reply("reply-orders", "The reply lists every order in the period", contains=[o["id"] for o in found]),
+        r.reply("reply-totals", "The reply gives each order's total", numbers=sorted({o["total"] for o in found})),
+        r.judge("reply-statuses", "The reply gives each order's current status, correctly",
+                r.reply("fallback", "states the statuses", contains=[s for s in statuses if "_" not in s] or [o["id"] for o in found])),
+    )
+    if shipped:
+        spec.check(r.reply("reply-tracking", "The reply gives the tracking number of every shipped order",
+                           contains=[s["tracking_number"] for _, s in shipped]))
+    if len(found) > ORDERS_PAGE:
+        spec.check(r.reply("reply-oldest", "The reply includes the orders past the first page of 10 (the search was paginated)",
+                           contains=[o["id"] for o in found[ORDERS_PAGE:]]))
+    shipping = {o["id"]: s for o, s in shipped}
+    spec.reply = f"Orders of {person['name']} since {since}:\n" + "\n".join(
+        f"- {o['id']} ({long_date(o['created_at'])}): {o['status']}, total {money(o['total'])}"
+        + (f"; {shipping[o['id']]['carrier']} {shipping[o['id']]['tracking_number']}" if o["id"] in shipping else "") for o in found)
+    spec.variant = difficulty_for(len(spec.calls))
+    return spec
