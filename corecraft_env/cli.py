@@ -78,13 +78,44 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0 if code == 0 else 1
 
 
+def task_statistics(tasks) -> dict:
+    """Counts per split × category × difficulty, per family (with its split), and totals."""
+    from .tasks import CATEGORIES, DIFFICULTIES, SPLITS
+
+    grid = {split: {c: {d: 0 for d in DIFFICULTIES} for c in CATEGORIES} for split in SPLITS}
+    families: dict[str, dict] = {}
+    for task in tasks:
+        grid[task.split][task.category][task.difficulty] += 1
+        family = families.setdefault(task.family, {"split": task.split, "category": task.category, "tasks": 0})
+        family["tasks"] += 1
+    held_out = sum(1 for f in families.values() if f["split"] == "heldout")
+    return {"tasks": len(tasks), "by_split": {s: sum(sum(row.values()) for row in grid[s].values()) for s in SPLITS},
+            "families": len(families), "heldout_families": held_out, "grid": grid, "by_family": dict(sorted(families.items()))}
+
+
+def format_statistics(stats: dict) -> str:
+    from .tasks import CATEGORIES, DIFFICULTIES, SPLITS
+
+    lines = [f"{stats['tasks']} tasks ({', '.join(f'{n} {s}' for s, n in stats['by_split'].items())}), {stats['families']} families, "
+             f"{stats['heldout_families']} held out"]
+    for split in SPLITS:
+        lines.append(f"\n{split:<22}" + "".join(f"{d:>8}" for d in DIFFICULTIES) + f"{'total':>8}")
+        for category in CATEGORIES:
+            row = stats["grid"][split][category]
+            lines.append(f"{category:<22}" + "".join(f"{row[d]:>8}" for d in DIFFICULTIES) + f"{sum(row.values()):>8}")
+    return "\n".join(lines)
+
+
 def _cmd_tasks(args: argparse.Namespace) -> int:
     from .tasks import TaskSet
 
     tasks_dir, rubrics_dir = _task_dirs(args.directory)
     task_set = TaskSet(tasks_dir, rubrics_dir)
     selected = task_set.select(split=args.split)
-    if args.json:
+    if args.stats:
+        stats = task_statistics(selected)
+        print(json.dumps(stats, indent=1) if args.json else format_statistics(stats))
+    elif args.json:
         print(json.dumps([{"id": t.id, "family": t.family, "category": t.category, "difficulty": t.difficulty, "split": t.split,
                            "world_seed": t.world_seed, "requester": t.requester, "policy_rules": list(t.policy_rules)}
                           for t in selected], indent=1))
@@ -137,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("directory", nargs="?", help="a task folder (default: the shipped tasks)")
     tasks.add_argument("--split", choices=("train", "heldout"), help="only this split")
     tasks.add_argument("--json", action="store_true", help="one JSON object per task (id, family, category, difficulty, split, …)")
+    tasks.add_argument("--stats", action="store_true", help="counts per split × category × difficulty, and families")
     tasks.set_defaults(handler=_cmd_tasks)
 
     validate = commands.add_parser("validate", help="validate task files: schema, ids, rubric, oracle passes, null/random fail")
