@@ -9,15 +9,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from grpo_trainer.config import CorecraftGRPOConfig
+    from grpo_trainer.config import CorecraftEnvConfig, CorecraftGRPOConfig
+    from grpo_trainer.rollout import CorecraftRollout, EpisodeRecord, rubric_reward
     from grpo_trainer.trainer import CorecraftGRPOTrainer
 
 _LAZY_NAMES = {
     "CorecraftGRPOConfig": "grpo_trainer.config",
+    "CorecraftEnvConfig": "grpo_trainer.config",
     "CorecraftGRPOTrainer": "grpo_trainer.trainer",
+    "CorecraftRollout": "grpo_trainer.rollout",
+    "EpisodeRecord": "grpo_trainer.rollout",
+    "rubric_reward": "grpo_trainer.rollout",
 }
 
-__all__ = ["CorecraftGRPOConfig", "CorecraftGRPOTrainer"]
+__all__ = list(_LAZY_NAMES)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,10 @@
-"""`CorecraftGRPOConfig`: TRL's `GRPOConfig` plus the clipping rule of `CorecraftGRPOTrainer`.
+"""`CorecraftGRPOConfig`: TRL's `GRPOConfig` plus the clipping rule of `CorecraftGRPOTrainer`; `CorecraftEnvConfig`:
+which Corecraft tasks to train and evaluate on and how an episode runs (read by `grpo_trainer.cli` and
+`grpo_trainer.rollout`).
 
-Corecraft-environment options (split, families, difficulties, seed, judge) belong in their own block of fields
-below the clipping block.
+The environment options are a dataclass of their own, not fields of `CorecraftGRPOConfig`, so that the stock
+`trl.GRPOTrainer` (`corecraft-grpo --trainer trl.GRPOTrainer`) trains on the same tasks with the same options, and so
+that evaluation code can take them without a training config.
 """
 
 from __future__ import annotations
@@ -110,3 +113,90 @@ class CorecraftGRPOConfig(GRPOConfig):
             if self.delta is not None and self.delta <= self.bapo_high_max:
                 # TRL's two-sided cap min(r, delta) would silence positive tokens that P counts as unclipped.
                 raise ValueError("With clip_mode='bapo', delta must exceed bapo_high_max.")
+
+
+@dataclass
+class CorecraftEnvConfig:
+    r"""
+    Which Corecraft-v0 tasks the launcher trains and evaluates on, and how one episode runs (see
+    `grpo_trainer.rollout.CorecraftRollout`). Parsed by `corecraft-grpo` beside TRL's own dataclasses, so every field
+    is a flag (`--difficulties easy`) or a key of the `--config` YAML. TRL's `--seed` seeds the task subset below.
+
+    Parameters that select the tasks:
+        tasks_dir, rubrics_dir (`str`, *optional*):
+            Task and rubric folders; default: the shipped corpus (`tasks/`, `rubrics/`).
+        split (`str`, *optional*, defaults to `"train"`), eval_split (`str`, *optional*, defaults to `"heldout"`):
+            Split of the training tasks, and of the evaluation tasks (used when `eval_strategy` is not `"no"`).
+        families, difficulties, categories (`list[str]`, *optional*):
+            Keep tasks matching every given filter (both splits).
+        task_ids (`list[str]`, *optional*):
+            Train on exactly these tasks (overrides `split` and the filters for training).
+        max_tasks (`int`, *optional*):
+            Keep at most this many training tasks, a subset drawn with TRL's `seed`.
+        repeat (`int`, *optional*, defaults to `1`):
+            Times each training task appears in the dataset (one epoch = `repeat` passes over the tasks).
+
+    Parameters of an episode:
+        max_turns (`int`, *optional*, defaults to `8`):
+            Assistant turns per episode; each turn may hold several tool calls. An episode that is still calling
+            tools after its last turn is ended and scored as truncated. TRL's `max_tool_calling_iterations`, when
+            set, caps the turns at `max_tool_calling_iterations + 1`.
+        env_max_steps (`int`, *optional*, defaults to `30`):
+            The environment's `max_steps`: actions (tool calls) per episode before it truncates the episode itself.
+        max_observation_chars (`int`, *optional*):
+            The environment's cut-off for one observation (default: its own, 100,000 characters); longer results end
+            with a marker saying how much was omitted. Small-context models need a smaller one.
+        judge (`str`, *optional*):
+            Judge for `judge` criteria, as the evaluation CLI takes it (`corecraft_env.judge.make_judge`): a LiteLLM
+            model string (`openai/gpt-4o-mini`), `py:package.module:function`, or none (default): each judge
+            criterion's deterministic fallback decides. A model judge is called once per judge criterion per episode.
+        tools (`list[str]`, *optional*):
+            Tools shown to the model in the prompt (default: all 23), or `["reference"]`: each task shows only the
+            tools of its own reference solution (a hint that makes the tasks easier). The environment still runs any
+            registry tool the model names. Small-context models need a subset: the 23 schemas take about 8k tokens.
+        include_policy (`bool`, *optional*, defaults to `True`):
+            Put the policy document in the system prompt (about 1.2k tokens) or only the first paragraph.
+    """
+
+    tasks_dir: str | None = field(default=None, metadata={"help": "Task folder (default: the shipped corpus)."})
+    rubrics_dir: str | None = field(default=None, metadata={"help": "Rubric folder (default: beside the tasks)."})
+    split: str = field(default="train", metadata={"help": "Split of the training tasks.", "choices": ["train", "heldout"]})
+    eval_split: str = field(
+        default="heldout", metadata={"help": "Split of the evaluation tasks.", "choices": ["train", "heldout"]}
+    )
+    families: list[str] | None = field(default=None, metadata={"help": "Keep tasks of these families."})
+    difficulties: list[str] | None = field(
+        default=None, metadata={"help": "Keep tasks of these difficulty tiers (easy, medium, hard, expert)."}
+    )
+    categories: list[str] | None = field(default=None, metadata={"help": "Keep tasks of these categories."})
+    task_ids: list[str] | None = field(default=None, metadata={"help": "Train on exactly these task ids."})
+    max_tasks: int | None = field(default=None, metadata={"help": "At most this many training tasks (seeded subset)."})
+    repeat: int = field(default=1, metadata={"help": "Times each training task appears in the dataset."})
+    max_turns: int = field(default=8, metadata={"help": "Assistant turns per episode before it is truncated."})
+    env_max_steps: int = field(default=30, metadata={"help": "Environment max_steps: actions per episode."})
+    max_observation_chars: int | None = field(
+        default=None, metadata={"help": "Cut-off for one observation, in characters (default: the environment's)."}
+    )
+    judge: str | None = field(
+        default=None,
+        metadata={"help": "Judge for `judge` criteria: a LiteLLM model, py:module:function, or none (fallbacks)."},
+    )
+    tools: list[str] | None = field(
+        default=None,
+        metadata={"help": "Tools shown in the prompt (default: all 23), or 'reference': each task's reference tools."},
+    )
+    include_policy: bool = field(
+        default=True, metadata={"help": "Include the policy document in the system prompt."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.max_turns < 1 or self.env_max_steps < 1 or self.repeat < 1:
+            raise ValueError("max_turns, env_max_steps and repeat must be at least 1.")
+        if self.max_tasks is not None and self.max_tasks < 1:
+            raise ValueError("max_tasks must be at least 1 when set.")
+        if self.tools is not None:
+            from corecraft_env.tools import REGISTRY
+
+            unknown = [name for name in self.tools if name not in REGISTRY and self.tools != ["reference"]]
+            if unknown:
+                raise ValueError(f"unknown tools {unknown}; the registry has {REGISTRY.names}")

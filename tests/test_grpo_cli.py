@@ -1,0 +1,90 @@
+"""`corecraft-grpo`: TRL's parser and configs, a real run of the tiny CPU config, the stock trainer on the same config."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from grpo_trainer.cli import make_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "examples" / "grpo_tiny_cpu.yaml"
+CONFIGS = sorted((ROOT / "examples").glob("grpo_*.yaml"))
+
+
+def launch(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`corecraft-grpo ARGS` (the console script's entry point, `grpo_trainer.cli:main`) from the repository root."""
+    return subprocess.run([sys.executable, "-m", "grpo_trainer.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def log_history(output_dir: Path) -> list[dict]:
+    return json.loads((output_dir / "trainer_state.json").read_text())["log_history"]
+
+
+def test_console_script_is_the_cli_main() -> None:
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["corecraft-grpo"] == "grpo_trainer.cli:main"
+
+
+def test_tiny_cpu_config_trains_with_adaptive_clipping(tmp_path: Path) -> None:
+    result = launch("--config", str(TINY), "--output_dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Training completed." in result.stdout
+    assert (tmp_path / "model.safetensors").is_file()
+    history = log_history(tmp_path)
+    steps = [entry for entry in history if "loss" in entry]
+    assert len(steps) == 2  # max_steps: 2
+    first = steps[0]
+    assert 0.0 <= first["rewards/rubric_reward/mean"] <= 1.0 and "corecraft/pass_rate" in first
+    assert all(0.6 <= entry["clip/c_low"] <= 0.9 and 1.2 <= entry["clip/c_high"] <= 3.0 for entry in steps)
+
+
+def test_stock_trl_trainer_runs_the_same_config(tmp_path: Path) -> None:
+    result = launch("--config", str(TINY), "--output_dir", str(tmp_path), "--trainer", "trl.GRPOTrainer")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "the clipping fields" in result.stderr and "are ignored" in result.stderr
+    assert "[0.8, 1.28]" in result.stderr  # the static bounds the stock trainer uses instead
+    steps = [entry for entry in log_history(tmp_path) if "loss" in entry]
+    assert len(steps) == 2
+    assert not any("clip/c_low" in entry for entry in steps)  # no adaptive bounds: TRL's own clipping
+    assert "clip_ratio/low_mean" in steps[0] and "rewards/rubric_reward/mean" in steps[0]
+
+
+def test_use_vllm_without_vllm_fails_clearly(tmp_path: Path) -> None:
+    result = launch("--config", str(TINY), "--output_dir", str(tmp_path), "--use_vllm", "true")
+    assert result.returncode == 2
+    assert "vLLM is a GPU-only extra" in result.stderr and "corecraft[vllm]" in result.stderr
+    assert not (tmp_path / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_shipped_configs_parse_with_trl_parser_and_are_off_policy(config: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # bf16 false: the GPU recipe is parsed, not run, on this CPU machine
+        script, training, model, _, env, launcher = make_parser().parse_args_and_config(
+            ["--config", str(config), "--bf16", "false", "--dataset_name", "ignored/by-corecraft"])
+    assert model.model_name_or_path and launcher.trainer == "grpo_trainer.CorecraftGRPOTrainer"
+    assert script.dataset_name == "ignored/by-corecraft"  # trl grpo's own flags parse
+    assert training.clip_mode == "bapo"
+    # Off-policy (TRL stores old log-probs): otherwise every ratio is 1 and clipping does nothing.
+    assert training.gradient_accumulation_steps % (training.steps_per_generation * training.num_iterations) != 0
+    assert env.max_turns >= 1
+
+
+def test_flags_override_the_yaml() -> None:
+    _, training, _, _, env, launcher = make_parser().parse_args_and_config(
+        ["--config", str(TINY), "--clip_mode", "static", "--difficulties", "easy", "medium", "--max_turns", "5",
+         "--trainer", "trl.GRPOTrainer"])
+    assert training.clip_mode == "static" and training.max_steps == 2  # flag wins, YAML kept
+    assert env.difficulties == ["easy", "medium"] and env.max_turns == 5 and env.tools == ["getOrderDetails"]
+    assert launcher.trainer == "trl.GRPOTrainer"
+    with pytest.raises(ValueError, match="unknown tools"):
+        make_parser().parse_args_and_config(["--config", str(TINY), "--tools", "fly"])
