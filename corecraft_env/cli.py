@@ -112,7 +112,12 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     tasks_dir, rubrics_dir = _task_dirs(args.directory)
     task_set = TaskSet(tasks_dir, rubrics_dir)
     selected = task_set.select(split=args.split)
-    if args.stats:
+    if args.export:
+        from .tasks.dataset import tasks_to_dataset
+
+        tasks_to_dataset(selected).save_to_disk(args.export)
+        print(f"wrote {len(selected)} tasks as a Hugging Face dataset to {args.export}")
+    elif args.stats:
         stats = task_statistics(selected)
         print(json.dumps(stats, indent=1) if args.json else format_statistics(stats))
     elif args.json:
@@ -169,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--split", choices=("train", "heldout"), help="only this split")
     tasks.add_argument("--json", action="store_true", help="one JSON object per task (id, family, category, difficulty, split, …)")
     tasks.add_argument("--stats", action="store_true", help="counts per split × category × difficulty, and families")
+    tasks.add_argument("--export", metavar="DIR", help="save the tasks as a Hugging Face dataset (chat-format prompt + metadata)")
     tasks.set_defaults(handler=_cmd_tasks)
 
     validate = commands.add_parser("validate", help="validate task files: schema, ids, rubric, oracle passes, null/random fail")

@@ -283,3 +283,17 @@ def test_wrong_refund_status_amount_or_routing_fails(corpus_env):
                 assert not _passes(corpus_env, task, calls), f"{task.id}: {call['tool']} {mutant}"
                 mutated += 1
     assert mutated >= 30
+
+
+def test_cli_exports_the_tasks_as_a_dataset(tmp_path):
+    import subprocess
+    import sys
+
+    from datasets import load_from_disk
+
+    result = subprocess.run([sys.executable, "-m", "corecraft_env", "tasks", "--split", "heldout", "--export", str(tmp_path / "ds")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    dataset = load_from_disk(str(tmp_path / "ds"))
+    assert set(dataset["split"]) == {"heldout"} and len(dataset) == len(set(dataset["task_id"]))
+    assert [m["role"] for m in dataset[0]["prompt"]] == ["system", "user"]
