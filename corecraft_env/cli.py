@@ -144,12 +144,7 @@ def _add_feature_commands(commands) -> None:
     import importlib
 
     for name, (module_name, help_text) in _FEATURE_COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module_name.startswith(exc.name):
-                raise  # a missing dependency inside the module is a real error
-            continue  # feature not built yet
+        module = importlib.import_module(module_name)
         parser = commands.add_parser(name, help=help_text)
         module.add_arguments(parser)
         parser.set_defaults(handler=module.run)
