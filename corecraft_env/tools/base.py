@@ -17,6 +17,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Callable
 
 from ..world.generator import NOW, iso
@@ -128,34 +129,57 @@ def to_utc(text: str, field: str) -> str:
 
 
 # -- database access -----------------------------------------------------------------------------------------------
-def _records(description: tuple, rows: list[tuple]) -> list[dict]:
-    """Rows as dicts keyed by column name, JSON columns parsed and flag columns made booleans."""
-    names = [column[0] for column in description]
-    records = [dict(zip(names, row)) for row in rows]
-    for key in JSON_FIELDS.intersection(names):
-        loads = json.loads
-        for record in records:
-            record[key] = loads(record[key])
-    for key in BOOL_FIELDS.intersection(names):
-        for record in records:
-            record[key] = bool(record[key])
-    return records
+@lru_cache(maxsize=None)
+def _row_converter(columns: tuple[str, ...]) -> Callable[[list[tuple]], list[dict]]:
+    """A function turning rows with these columns into dicts: JSON columns decoded, flag columns made booleans.
+
+    It is generated once per column list as one list comprehension over a dict display (``{'id': row[0], ...}``),
+    which builds a page of rows about a third faster than ``dict(zip(columns, row))`` plus a pass per JSON column.
+    Column names enter the code only through ``repr``.
+    """
+    values = []
+    for index, column in enumerate(columns):
+        value = f"row[{index}]"
+        if column in JSON_FIELDS:
+            value = f"loads({value})"
+        elif column in BOOL_FIELDS:
+            value = f"bool({value})"
+        values.append(f"{column!r}: {value}")
+    return eval(f"lambda rows: [{{{', '.join(values)}}} for row in rows]", {"loads": json.loads})  # noqa: S307
+
+
+# The converter of each SQL text, so a warm query skips reading the cursor's description. The tools' SQL texts come
+# from a finite set of shapes (values are always parameters), and every connection has the same schema.
+_CONVERTERS: dict[str, Callable[[list[tuple]], list[dict]]] = {}
+
+
+def _converter(sql: str, cursor: sqlite3.Cursor) -> Callable[[list[tuple]], list[dict]]:
+    convert = _CONVERTERS.get(sql)
+    if convert is None:
+        convert = _CONVERTERS[sql] = _row_converter(tuple(column[0] for column in cursor.description))
+    return convert
 
 
 class Db:
     """Parameterised queries over one episode's connection, returning plain dicts (JSON columns decoded)."""
+
+    __slots__ = ("conn",)
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
     def all(self, sql: str, params: tuple | list = ()) -> list[dict]:
         cursor = self.conn.execute(sql, params)
-        return _records(cursor.description, cursor.fetchall())
+        return _converter(sql, cursor)(cursor.fetchall())
 
     def one(self, sql: str, params: tuple | list = ()) -> dict | None:
         cursor = self.conn.execute(sql, params)
         row = cursor.fetchone()
-        return _records(cursor.description, [row])[0] if row else None
+        return _converter(sql, cursor)([row])[0] if row else None
+
+    def rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        """Plain tuples, for a tool that builds its own dicts (or needs no dicts at all)."""
+        return self.conn.execute(sql, params).fetchall()
 
     def get(self, table: str, entity: str, entity_id: str, columns: str = "*") -> dict:
         """The row with this id (only ``columns`` when the caller needs a few), or a ``not_found`` error naming it."""

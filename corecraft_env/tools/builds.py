@@ -9,13 +9,13 @@ from .base import DEFAULT_LIMIT, NOW_ISO, Db, Filters, ToolError, array, entity_
 _PRODUCT_IDS = array("Product ids of the build's parts (one entry per unit).", entity_id("Product id."), max_items=20)
 
 
-def _products(db: Db, product_ids: list[str]) -> list[dict]:
-    rows = {row["id"]: row for row in db.all(
-        f"SELECT id, name, category, specs FROM product WHERE id IN ({', '.join('?' for _ in product_ids)})", product_ids)}
+def _products(db: Db, product_ids: list[str], columns: str) -> dict[str, dict]:
+    """These products' ``columns`` by id, in one query, or a ``not_found`` error naming every missing one."""
+    rows = {row["id"]: row for row in db.all(f"SELECT {columns} FROM product WHERE id IN ({', '.join('?' * len(product_ids))})", product_ids)}
     missing = [pid for pid in dict.fromkeys(product_ids) if pid not in rows]
     if missing:
         raise ToolError("not_found", f"no product with id {', '.join(map(repr, missing))}")
-    return [rows[pid] for pid in product_ids]
+    return rows
 
 
 def _components(product_ids: list[str]) -> list[tuple[str, int]]:
@@ -43,15 +43,14 @@ def search_builds(db: Db, build_id=None, customer_id=None, owner_type=None, prod
              .exists("SELECT 1 FROM build_component c WHERE c.build_id = build.id AND c.product_id = ?", product_id)
              .contains(("name",), query))
     builds = db.all(f"SELECT * FROM build{where.where()} ORDER BY id LIMIT ?", [*where.params, limit])
-    by_id = {build["id"]: build for build in builds}
+    components: dict[str, list] = {}
     for build in builds:
-        build["components"] = []
+        build["components"] = components[build["id"]] = []
     if builds:  # the components of every build found, in one query
-        ids = list(by_id)
-        for component in db.all(
+        for build_id, product_id, name, category, quantity in db.rows(
                 "SELECT c.build_id, c.product_id, p.name, p.category, c.quantity FROM build_component c JOIN product p ON p.id = c.product_id "
-                f"WHERE c.build_id IN ({', '.join('?' * len(ids))}) ORDER BY c.build_id, p.category, c.product_id", ids):
-            by_id[component.pop("build_id")]["components"].append(component)
+                f"WHERE c.build_id IN ({', '.join('?' * len(components))}) ORDER BY c.build_id, p.category, c.product_id", list(components)):
+            components[build_id].append({"product_id": product_id, "name": name, "category": category, "quantity": quantity})
     return {"builds": builds}
 
 
@@ -64,9 +63,9 @@ def search_builds(db: Db, build_id=None, customer_id=None, owner_type=None, prod
     required=("product_ids",),
 )
 def validate_build_compatibility(db: Db, product_ids: list[str]) -> dict:
-    products = _products(db, product_ids)
+    products = _products(db, product_ids, "id, category, specs")
     rules = db.all("SELECT id, severity, condition FROM compatibility_rule ORDER BY id")
-    report = evaluate([Part(p["id"], p["category"], p["specs"]) for p in products], rules)
+    report = evaluate([Part(pid, products[pid]["category"], products[pid]["specs"]) for pid in product_ids], rules)
     return {"compatible": report.compatible, "errors": report.errors, "warnings": report.warnings, "product_ids": product_ids}
 
 
@@ -88,7 +87,7 @@ def create_build(db: Db, name: str, product_ids: list[str], owner_type: str, cus
         raise ToolError("invalid_argument", "customer_id is required for a customer build and must be omitted for an internal one")
     if customer_id is not None:
         db.get("customer", "customer", customer_id, "id")
-    _products(db, product_ids)
+    _products(db, product_ids, "id")
     build_id = db.next_id("build", "build", 4)
     db.execute("INSERT INTO build (id, owner_type, customer_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                (build_id, owner_type, customer_id, name, NOW_ISO, NOW_ISO))
@@ -110,14 +109,18 @@ def update_build(db: Db, build_id: str, name=None, product_ids=None) -> dict:
     build = db.get("build", "build", build_id, "name")
     if name is None and product_ids is None:
         raise ToolError("invalid_argument", "nothing to change: give name and/or product_ids")
-    if product_ids is not None:
-        _products(db, product_ids)
+    if product_ids is None:
+        parts = db.rows("SELECT product_id, quantity FROM build_component WHERE build_id = ? ORDER BY product_id", (build_id,))
+    else:
+        _products(db, product_ids, "id")
+        components = _components(product_ids)
         db.execute("DELETE FROM build_component WHERE build_id = ?", (build_id,))
         db.execute_many("INSERT INTO build_component (build_id, product_id, quantity) VALUES (?, ?, ?)",
-                        [(build_id, product_id, quantity) for product_id, quantity in _components(product_ids)])
+                        [(build_id, product_id, quantity) for product_id, quantity in components])
+        parts = sorted(components)  # as stored, ORDER BY product_id: code-point order is SQLite's UTF-8 byte order
     db.execute("UPDATE build SET name = ?, updated_at = ? WHERE id = ?", (name or build["name"], NOW_ISO, build_id))
-    parts = db.all("SELECT product_id, quantity FROM build_component WHERE build_id = ? ORDER BY product_id", (build_id,))
-    return {"build": {"id": build_id, "name": name or build["name"], "components": parts, "updated_at": NOW_ISO}}
+    return {"build": {"id": build_id, "name": name or build["name"],
+                      "components": [{"product_id": product_id, "quantity": quantity} for product_id, quantity in parts], "updated_at": NOW_ISO}}
 
 
 TOOLS = (search_builds, validate_build_compatibility, create_build, update_build)

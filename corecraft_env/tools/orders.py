@@ -54,12 +54,13 @@ def get_order_details(db: Db, order_id: str) -> dict:
     order["refunds"] = db.all(
         "SELECT f.* FROM refund f JOIN payment p ON p.id = f.payment_id WHERE p.order_id = ? ORDER BY f.id", (order_id,))
     if order["refunds"]:  # every refund's lines in one query
-        lines: dict[str, list] = {refund["id"]: [] for refund in order["refunds"]}
-        for line in db.all("SELECT l.refund_id, l.product_id, l.quantity, l.amount FROM refund_line l JOIN refund f ON f.id = l.refund_id "
-                           "JOIN payment p ON p.id = f.payment_id WHERE p.order_id = ? ORDER BY l.refund_id, l.product_id", (order_id,)):
-            lines[line.pop("refund_id")].append(line)
+        lines: dict[str, list] = {}
         for refund in order["refunds"]:
-            refund["lines"] = lines[refund["id"]]
+            refund["lines"] = lines[refund["id"]] = []
+        for refund_id, product_id, quantity, amount in db.rows(
+                "SELECT l.refund_id, l.product_id, l.quantity, l.amount FROM refund_line l JOIN refund f ON f.id = l.refund_id "
+                "JOIN payment p ON p.id = f.payment_id WHERE p.order_id = ? ORDER BY l.refund_id, l.product_id", (order_id,)):
+            lines[refund_id].append({"product_id": product_id, "quantity": quantity, "amount": amount})
     order["tickets"] = db.all(
         "SELECT id, type, status, priority, subject, created_at FROM support_ticket WHERE order_id = ? ORDER BY id", (order_id,))
     return {"order": order}
@@ -125,15 +126,16 @@ def calculate_price(db: Db, items: list, shipping_service: str, loyalty_tier=Non
         loyalty_tier = loyalty_tier or customer_tier
     loyalty_tier = loyalty_tier or "none"
     ids = list(dict.fromkeys(item["product_id"] for item in items))
-    products = {row["id"]: row for row in db.all(f"SELECT id, name, price FROM product WHERE id IN ({', '.join('?' * len(ids))})", ids)}
+    products = {row[0]: row for row in db.rows(f"SELECT id, name, price FROM product WHERE id IN ({', '.join('?' * len(ids))})", ids)}
     lines = []
     for item in items:
         product = products.get(item["product_id"])
         if product is None:
             raise ToolError("not_found", f"no product with id {item['product_id']!r}")
+        product_id, name, price = product
         quantity = int(item["quantity"])  # the schema's integer also admits an integral float such as 2.0
-        lines.append({"product_id": product["id"], "name": product["name"], "unit_price": product["price"], "quantity": quantity,
-                      "line_total": float(pricing.to_cents(product["price"]) * quantity)})
+        lines.append({"product_id": product_id, "name": name, "unit_price": price, "quantity": quantity,
+                      "line_total": float(pricing.to_cents(price) * quantity)})
     quote = pricing.quote([(line["unit_price"], line["quantity"]) for line in lines], loyalty_tier, shipping_service)
     return {"lines": lines, "loyalty_tier": loyalty_tier, "discount_rate": float(pricing.LOYALTY_DISCOUNT_RATES[loyalty_tier]),
             "subtotal": quote.subtotal, "discount": quote.discount, "shipping": quote.shipping, "total": quote.total}

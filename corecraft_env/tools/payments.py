@@ -11,6 +11,8 @@ from .base import (
 )
 
 _ACTIVE_REFUNDS = "status NOT IN ('denied', 'failed')"  # refunds that count against what was paid
+_REFUNDED_TOTAL = (f"(SELECT ROUND(COALESCE(SUM(f.amount), 0), 2) FROM refund f WHERE f.payment_id = payment.id AND f.{_ACTIVE_REFUNDS}) "
+                   "AS refunded_total")  # a column of a query on payment
 
 
 @tool(
@@ -33,8 +35,7 @@ def search_payments(db: Db, payment_id=None, order_id=None, status=None, method=
     where = (Filters().equals("id", payment_id).equals("order_id", order_id).equals("status", status).equals("method", method)
              .equals("transaction_id", transaction_id).since("processed_at", processed_after, "processed_after")
              .until("processed_at", processed_before, "processed_before"))
-    sql = (f"SELECT *, (SELECT ROUND(COALESCE(SUM(amount), 0), 2) FROM refund f WHERE f.payment_id = payment.id AND {_ACTIVE_REFUNDS}) "
-           f"AS refunded_total FROM payment{where.where()} ORDER BY processed_at DESC, id LIMIT ?")
+    sql = f"SELECT *, {_REFUNDED_TOTAL} FROM payment{where.where()} ORDER BY processed_at DESC, id LIMIT ?"
     return {"payments": db.all(sql, [*where.params, limit])}
 
 
@@ -48,12 +49,12 @@ def _check_refund_lines(db: Db, order_id: str, lines: list[dict], amount: Decima
         seen.add(product_id)
         if to_cents(line["amount"]) != Decimal(str(line["amount"])):  # stored as given, so no silent rounding
             raise ToolError("invalid_argument", f"lines: amount {line['amount']} for {product_id!r} has more than 2 decimal places")
-        ordered = db.value("SELECT SUM(quantity) FROM order_line WHERE order_id = ? AND product_id = ?", (order_id, product_id))
+        ordered, refunded = db.rows(
+            "SELECT SUM(quantity), (SELECT COALESCE(SUM(l.quantity), 0) FROM refund_line l JOIN refund f ON f.id = l.refund_id "
+            f"JOIN payment p ON p.id = f.payment_id WHERE p.order_id = ?1 AND l.product_id = ?2 AND f.{_ACTIVE_REFUNDS}) "
+            "FROM order_line WHERE order_id = ?1 AND product_id = ?2", (order_id, product_id))[0]
         if not ordered:
             raise ToolError("invalid_argument", f"lines: product {product_id!r} is not in order {order_id!r}")
-        refunded = db.value(
-            f"SELECT COALESCE(SUM(l.quantity), 0) FROM refund_line l JOIN refund f ON f.id = l.refund_id JOIN payment p ON p.id = f.payment_id "
-            f"WHERE p.order_id = ? AND l.product_id = ? AND f.{_ACTIVE_REFUNDS}", (order_id, product_id))
         if line["quantity"] > ordered - refunded:
             raise ToolError("invalid_argument", f"lines: {line['quantity']} × {product_id!r} requested but only {ordered - refunded} "
                                                 f"of {ordered} ordered remain unrefunded")
@@ -84,13 +85,13 @@ def _check_refund_lines(db: Db, order_id: str, lines: list[dict], amount: Decima
     writes=True,
 )
 def create_refund(db: Db, payment_id: str, amount: float, reason: str, status: str = "pending", ticket_id=None, lines=None) -> dict:
-    payment = db.get("payment", "payment", payment_id, "order_id, status, amount")
+    payment = db.get("payment", "payment", payment_id, f"order_id, status, amount, {_REFUNDED_TOTAL}")
     if payment["status"] in ("pending", "failed"):
         raise ToolError("invalid_state", f"payment {payment_id} is {payment['status']}: nothing was captured, so nothing can be refunded")
     cents = to_cents(amount)
     if cents != Decimal(str(amount)):
         raise ToolError("invalid_argument", f"amount {amount} has more than 2 decimal places")
-    refunded = Decimal(str(db.value(f"SELECT ROUND(COALESCE(SUM(amount), 0), 2) FROM refund WHERE payment_id = ? AND {_ACTIVE_REFUNDS}", (payment_id,))))
+    refunded = Decimal(str(payment["refunded_total"]))
     remaining = to_cents(payment["amount"]) - refunded
     if cents > remaining:
         raise ToolError("amount_exceeds_payment", f"amount {cents} exceeds what remains refundable on {payment_id}: "
@@ -104,9 +105,9 @@ def create_refund(db: Db, payment_id: str, amount: float, reason: str, status: s
     refund_id = db.next_id("refund", "ref", 5)
     db.execute("INSERT INTO refund (id, payment_id, ticket_id, amount, reason, status, created_at, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
                (refund_id, payment_id, ticket_id, float(cents), reason, status, NOW_ISO))
-    for line in lines or ():
-        db.execute("INSERT INTO refund_line (refund_id, product_id, quantity, amount) VALUES (?, ?, ?, ?)",
-                   (refund_id, line["product_id"], line["quantity"], float(to_cents(line["amount"]))))
+    if lines:
+        db.execute_many("INSERT INTO refund_line (refund_id, product_id, quantity, amount) VALUES (?, ?, ?, ?)",
+                        [(refund_id, line["product_id"], line["quantity"], float(to_cents(line["amount"]))) for line in lines])
     return {"refund": {"id": refund_id, "payment_id": payment_id, "order_id": payment["order_id"], "ticket_id": ticket_id,
                        "amount": float(cents), "reason": reason, "status": status, "created_at": NOW_ISO, "lines": lines or []}}
 

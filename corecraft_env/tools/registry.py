@@ -168,16 +168,11 @@ class ToolRegistry:
         """Every tool in OpenAI function-calling format."""
         return [item.openai() for item in self._tools.values()]
 
-    def _unknown_tool(self, name: Any) -> dict | None:
-        if isinstance(name, str) and name in self._tools:
-            return None
+    def _unknown_tool(self, name: Any) -> dict:
         return error_result("unknown_tool", f"there is no tool named {str(name)[:100]!r}; available tools: {', '.join(self._tools)}")
 
-    def validation_error(self, name: str, arguments: Any) -> dict | None:
-        """The error result for a call that cannot run (unknown tool, unparseable or invalid arguments), else None."""
-        unknown = self._unknown_tool(name)
-        if unknown:
-            return unknown
+    def _schema_error(self, name: str, arguments: Any) -> dict | None:
+        """The error result for arguments that break the tool's schema, else None (after the fast check)."""
         check = self._checks[name]
         if check is not None and check(arguments):
             return None
@@ -191,11 +186,17 @@ class ToolRegistry:
             return error_result("invalid_arguments", f"{name}: arguments are nested too deeply; send a flat JSON object")
         return None
 
+    def validation_error(self, name: str, arguments: Any) -> dict | None:
+        """The error result for a call that cannot run (unknown tool, unparseable or invalid arguments), else None."""
+        if not (isinstance(name, str) and name in self._tools):
+            return self._unknown_tool(name)
+        return self._schema_error(name, arguments)
+
     def call(self, conn: sqlite3.Connection, name: str, arguments: dict | str | None = None) -> dict:
         """Run one tool call against an episode's world and return its result or an error result (never raises)."""
-        unknown = self._unknown_tool(name)  # an unknown tool is the first thing to say, whatever its arguments
-        if unknown:
-            return unknown
+        tool = self._tools.get(name) if isinstance(name, str) else None
+        if tool is None:  # an unknown tool is the first thing to say, whatever its arguments
+            return self._unknown_tool(name)
         if arguments is None or arguments == "":
             arguments = {}
         if isinstance(arguments, (str, bytes)):
@@ -203,10 +204,9 @@ class ToolRegistry:
                 arguments = json.loads(arguments, parse_constant=_reject_constant)
             except (ValueError, RecursionError) as exc:
                 return error_result("invalid_json", f"{name}: arguments are not valid JSON ({str(exc)[:200]}); send a JSON object")
-        invalid = self.validation_error(name, arguments)
+        invalid = self._schema_error(name, arguments)
         if invalid:
             return invalid
-        tool = self._tools[name]
         db = Db(conn)
         try:
             if not tool.writes:

@@ -52,8 +52,7 @@ def get_customer_ticket_history(db: Db, customer_id: str) -> dict:
             by_id[escalation["ticket_id"]]["escalations"].append(escalation)
         for resolution in db.all(f"SELECT * FROM resolution WHERE {of_customer}", (customer_id,)):
             by_id[resolution["ticket_id"]]["resolutions"].append(resolution)
-    return {"customer": {"id": customer["id"], "name": customer["name"], "email": customer["email"], "loyalty_tier": customer["loyalty_tier"]},
-            "tickets": tickets}
+    return {"customer": customer, "tickets": tickets}
 
 
 @tool(
@@ -99,10 +98,10 @@ def create_resolution(db: Db, ticket_id: str, outcome: str, resolved_by: str, de
     ticket = db.get("support_ticket", "support ticket", ticket_id, "order_id")
     db.get("employee", "employee", resolved_by, "id")
     if refund_id is not None:
-        refund = db.get("refund", "refund", refund_id, "ticket_id, payment_id")
+        refund = db.get("refund", "refund", refund_id, "ticket_id, (SELECT order_id FROM payment p WHERE p.id = refund.payment_id) AS order_id")
         if refund["ticket_id"] not in (None, ticket_id):
             raise ToolError("invalid_argument", f"refund {refund_id} belongs to ticket {refund['ticket_id']}, not {ticket_id}")
-        refund_order = db.value("SELECT order_id FROM payment WHERE id = ?", (refund["payment_id"],))
+        refund_order = refund["order_id"]
         if ticket["order_id"] not in (None, refund_order):
             raise ToolError("invalid_argument", f"refund {refund_id} is for order {refund_order}, but {ticket_id} is about {ticket['order_id']}")
     resolution_id = db.next_id("resolution", "res", 4)
