@@ -171,13 +171,23 @@ class CorecraftEnv(gym.Env[str, str]):
             info["action_error"] = str(exc)
             observation = json.dumps({"error": {"type": "invalid_action", "message": str(exc)}})
         if parsed.reply is not None:
-            return self._finish(parsed.reply, info, truncated=False)
+            return self._finish(parsed.reply, info)
         if parsed.tool_calls:
             observation = self._run_tools(parsed, info)
         if self.steps >= self.max_steps:
-            return self._finish("", info, truncated=True, observation=observation)
+            return self._finish("", info, truncation_reason=f"no final reply after {self.max_steps} steps", observation=observation)
         self._last_text = self._fit(observation)
         return self._last_text, 0.0, False, False, info
+
+    def truncate(self, reason: str) -> tuple[str, float, bool, bool, dict]:
+        """End the running episode from outside (a trainer's token budget, a wall-clock limit) without a reply.
+
+        Scored as the environment scores its own truncation at ``max_steps``: empty reply, world and trajectory as
+        they stand. Returns ``step``'s 5-tuple with ``truncated`` True and ``info["truncation_reason"] = reason``.
+        """
+        if self.done or self.episode is None:
+            raise RuntimeError("this episode has ended (or never started): call reset() before truncate()")
+        return self._finish("", {"step": self.steps, "tool_calls": [], "action_error": None}, truncation_reason=reason)
 
     def render(self) -> str | None:
         return self._last_text if self.render_mode == "ansi" else None
@@ -207,17 +217,19 @@ class CorecraftEnv(gym.Env[str, str]):
         return json.dumps([{"tool_call_id": c.call_id, "name": c.name, "result": r} for c, r in zip(parsed.tool_calls, results)],
                           ensure_ascii=False)
 
-    def _finish(self, reply: str, info: dict, truncated: bool, observation: str | None = None) -> tuple[str, float, bool, bool, dict]:
+    def _finish(self, reply: str, info: dict, truncation_reason: str | None = None,
+                observation: str | None = None) -> tuple[str, float, bool, bool, dict]:
         episode = self.episode
         episode.final_reply = reply
         episode.writes = [tuple(row) for row in episode.conn.execute(f"SELECT table_name, row_key, op FROM {_CHANGE_LOG}")]
         score = score_episode(self.task, self.tasks.rubric(self.task.rubric_id), episode, self.judge)
         self.done = True
         info.update(reward=score.reward, passed=score.passed, score=score.to_dict(), final_reply=reply, errored=score.errored)
-        if truncated:
-            info["truncation_reason"] = f"no final reply after {self.max_steps} steps"
+        if truncation_reason is not None:
+            info["truncation_reason"] = truncation_reason
         self._last_text = self._fit(observation if observation is not None else
                                     f"Episode over. Reward {score.reward:.3f}, {'passed' if score.passed else 'not passed'}.")
+        truncated = truncation_reason is not None
         return self._last_text, score.reward, not truncated, truncated, info
 
     def _fit(self, text: str) -> str:

@@ -334,13 +334,9 @@ class CorecraftRollout:
         return observation
 
     def _truncate(self, rollout: _Rollout, reason: str, mode: str) -> None:
-        """End a live episode without a reply and score it as the environment scores its own truncation.
-
-        `CorecraftEnv` has no public call to stop an episode early, so it is ended with an empty final reply: its
-        score is the one the environment gives at `max_steps` (empty reply, world and trajectory as they stand).
-        """
+        """End a live episode without a reply (`CorecraftEnv.truncate`), scored as the world and trajectory stand."""
         with self._timed():
-            _, reward, _, _, info = rollout.env.step({"reply": ""})
+            _, reward, _, _, info = rollout.env.truncate(reason)
         self._finish(rollout, reward, info, reason, mode)
 
     @staticmethod

@@ -165,6 +165,19 @@ def test_max_steps_truncates_and_still_scores():
     assert reward == pytest.approx(0.5)
 
 
+def test_truncate_ends_the_episode_from_outside_and_scores_it_as_it_stands():
+    env = make()
+    env.reset(options={"task_id": STATUS_TASK})
+    env.step({"tool": "getOrderDetails", "arguments": {"order_id": "ord-250906-106"}})
+    observation, reward, terminated, truncated, info = env.unwrapped.truncate("token_budget")  # gym wrappers do not forward it
+    assert (terminated, truncated) == (False, True) and info["truncation_reason"] == "token_budget"
+    assert info["final_reply"] == "" and info["passed"] is False and reward == pytest.approx(0.5)
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.unwrapped.truncate("again")
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.step({"reply": "late"})
+
+
 def test_long_observations_are_cut_with_a_marker():
     env = make(max_observation_chars=500)
     env.reset(options={"task_id": STATUS_TASK})
