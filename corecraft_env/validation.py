@@ -4,7 +4,7 @@ Checks per task: the file is schema-valid and in the folder of its split; its re
 (in the request and the reference calls) exist in its seed's world, or are created earlier by its own reference
 solution; its rubric exists with at least 3 criteria, and at least one ``state`` criterion when the reference solution
 writes; every reference call succeeds; the oracle (reference solution) scores 1.0 and passes; the null agent and the
-random agent do not pass.
+random agent do not pass, nor does the policy-blind agent for any rule the task has a policy-blind solution for.
 
 Used by the project's own suite (``tasks/`` is a test path and the root conftest loads this plugin) and by
 ``corecraft validate DIR`` for anyone's tasks. Options: ``--corecraft-tasks DIR`` (repeatable; default: ``tasks/``
@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from .agents import NullAgent, OracleAgent, RandomAgent, run_episode
+from .agents import NullAgent, OracleAgent, PolicyBlindAgent, RandomAgent, run_episode
 from .env import CorecraftEnv
 from .tasks import Task, TaskFormatError, TaskSet
 from .tasks.model import load_task
@@ -108,6 +108,12 @@ def validate_task(task: Task, rubrics_dir: Path) -> list[str]:
         if run_episode(env, RandomAgent(seed), task.id).passed:
             problems.append(f"the random agent (seed {seed}) passes: the rubric is too weak")
             break
+    unknown_rules = sorted(set(task.policy_blind) - set(task.policy_rules))
+    if unknown_rules:
+        problems.append(f"policy-blind solutions for rules the task does not test: {', '.join(unknown_rules)}")
+    for rule in sorted(task.policy_blind):
+        if run_episode(env, PolicyBlindAgent(task_set, rule), task.id).passed:
+            problems.append(f"the policy-blind agent ignoring {rule} passes: the rubric does not catch a breach of that rule")
     env.close()
     return problems
 

@@ -33,7 +33,9 @@ def check(kind: str, episode: Episode, spec: dict) -> bool:
     ("pending", {"in": ["pending", "approved"]}, True), ("denied", {"not_in": ["denied"]}, False),
     (68.4, {"approx": 68.39, "tol": 0.02}, True), (68.5, {"approx": 68.39, "tol": 0.02}, False),
     ("Hello World", {"contains": "world"}, True), (["a", "b"], {"contains_all": ["b"]}, True), (["a"], {"contains_all": ["b"]}, False),
-    (["b", "a"], {"same_items": ["a", "b"]}, True), (None, {"is_null": True}, True), ("x", {"is_null": True}, False),
+    (["b", "a"], {"same_items": ["a", "b"]}, True), (["a", "a"], {"same_items": ["a", "b"]}, False),
+    ([1, 2.0], {"same_items": [2, 1]}, True), ([1], {"same_items": ["1"]}, False), ([True], {"same_items": [1]}, False),
+    (None, {"is_null": True}, True), ("x", {"is_null": True}, False),
     (3, {"ne": 4}, True),
 ])
 def test_matchers(actual, matcher, expected):

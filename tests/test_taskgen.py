@@ -100,7 +100,7 @@ def test_generation_does_not_depend_on_the_hash_seed(builds):
               "print(hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest())")
     expected = hashlib.sha256(repr(sorted(
         (Path(name), data.decode()) for name, data in corpus_bytes(first).items()
-        if Path(name).stem.startswith(("return-partial-line-", "account-review-")))).encode()).hexdigest()
+        if Path(name).stem.rsplit("-", 1)[0] in ("return-partial-line", "account-review"))).encode()).hexdigest()
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout.strip()
@@ -168,31 +168,37 @@ def _toy_family(specs: list[TaskSpec], count: int) -> Family:
     return Family("toy_family", "information_retrieval", "train", ("tools_only",), {"default": count}, "toy", lambda ctx: iter(specs))
 
 
-def _tracking_spec(reply: str, criteria: int = 3) -> TaskSpec:
-    spec = TaskSpec(customer("cust-0001"), "Where is my order ord-250911-102? Tracking number please.", reply=reply)
+def _tracking_spec(reply: str, criteria: int = 3, blind_reply: str | None = "It was delivered yesterday, as you said.") -> TaskSpec:
+    spec = TaskSpec(customer("cust-0001"), "Where is my order ord-250911-102? I think it was delivered yesterday?", reply=reply)
     spec.call("getOrderDetails", order_id="ord-250911-102")
     checks = [r.reply("tracking", "Gives the tracking number", contains=["UP1021733211859"]),
               r.reply("carrier", "Gives the carrier", contains=["UPS"]),
               r.reply("status", "Gives the status", contains=["in transit"])]
     spec.check(*checks[:criteria])
+    if blind_reply is not None:  # an agent that trusts the customer's claim instead of looking the order up
+        spec.ignoring("tools_only").reply = blind_reply
     return spec
 
 
 def test_run_family_keeps_valid_candidates_and_drops_the_rest_with_reasons():
     good = "Order ord-250911-102 is in transit with UPS, tracking UP1021733211859."
-    specs = [_tracking_spec("It's on its way."), _tracking_spec(good, criteria=2), _tracking_spec(good), _tracking_spec(good)]
+    specs = [_tracking_spec("It's on its way."), _tracking_spec(good, criteria=2), _tracking_spec(good, blind_reply=None),
+             _tracking_spec(good, blind_reply=good), _tracking_spec(good), _tracking_spec(good)]
     conn = read_only_world()
     try:
-        result = run_family(_toy_family(specs, count=1), conn)
+        result = run_family(_toy_family(specs, count=2), conn)
     finally:
         conn.close()
-    assert [g.task["id"] for g in result.kept] == ["toy-family-001"]
+    assert [g.task["id"] for g in result.kept] == ["toy-family-001", "toy-family-002"]
     assert result.kept[0].task["reference_solution"]["final_reply"] == good
     assert result.kept[0].task["difficulty"] == "easy"
+    assert result.kept[0].task["policy_blind"] == {"tools_only": {"tool_calls": [], "final_reply": "It was delivered yesterday, as you said."}}
     reasons = dict(result.dropped)
     assert "scores" in reasons["toy-family-c001"] and "tracking" in reasons["toy-family-c001"]
     assert "3 criteria" in reasons["toy-family-c002"]
-    assert len(result.dropped) == 2  # the fourth candidate is never needed
+    assert "no policy-blind solution for tools_only" in reasons["toy-family-c003"]
+    assert "policy-blind agent ignoring tools_only passes" in reasons["toy-family-c004"]
+    assert len(result.dropped) == 4
 
 
 def test_family_registration_rejects_unknown_rules_and_categories():

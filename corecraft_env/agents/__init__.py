@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .reference import NullAgent, OracleAgent, RandomAgent
+from .reference import NullAgent, OracleAgent, PolicyBlindAgent, RandomAgent
 
 
 class Agent(Protocol):
@@ -35,4 +35,4 @@ def run_episode(env, agent: Agent, task_id: str | None = None, seed: int | None 
             return EpisodeResult(task_id, reward, step_info["passed"], step_info["step"], truncated, step_info)
 
 
-__all__ = ["Agent", "EpisodeResult", "NullAgent", "OracleAgent", "RandomAgent", "run_episode"]
+__all__ = ["Agent", "EpisodeResult", "NullAgent", "OracleAgent", "PolicyBlindAgent", "RandomAgent", "run_episode"]

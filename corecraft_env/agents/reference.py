@@ -1,5 +1,6 @@
-"""Reference agents that validation runs: the oracle replays a task's reference solution, the null agent replies at
-once with nothing, the random agent makes schema-valid random tool calls and then a random reply."""
+"""Reference agents that validation runs: the oracle replays a task's reference solution, the policy-blind agent
+replays what an agent ignoring one policy rule does, the null agent replies at once with nothing, the random agent
+makes schema-valid random tool calls and then a random reply."""
 
 from __future__ import annotations
 
@@ -7,24 +8,50 @@ import random
 import string
 from typing import Any
 
-from ..tasks import TaskSet
+from ..tasks import Solution, Task, TaskSet
 from ..tools import REGISTRY
 
 
-class OracleAgent:
-    """Replays the reference solution of the task being run (its tool calls in order, then its final reply)."""
+class _ReplayAgent:
+    """Replays a solution of the task being run (its tool calls in order, then its final reply)."""
 
     def __init__(self, tasks: TaskSet) -> None:
         self.tasks = tasks
         self._plan: list[dict] = []
 
+    def solution(self, task: Task) -> Solution:
+        raise NotImplementedError
+
     def reset(self, observation: str, info: dict) -> None:
-        task = self.tasks.get(info["task_id"])
-        self._plan = [{"tool": c.name, "arguments": c.arguments} for c in task.reference_tool_calls]
-        self._plan.append({"reply": task.reference_reply})
+        solution = self.solution(self.tasks.get(info["task_id"]))
+        self._plan = [{"tool": c.name, "arguments": c.arguments} for c in solution.tool_calls]
+        self._plan.append({"reply": solution.final_reply})
 
     def act(self, observation: str, info: dict) -> dict:
         return self._plan.pop(0)
+
+
+class OracleAgent(_ReplayAgent):
+    """Replays the reference solution of the task being run."""
+
+    def solution(self, task: Task) -> Solution:
+        return Solution(task.reference_tool_calls, task.reference_reply)
+
+
+class PolicyBlindAgent(_ReplayAgent):
+    """Does the obvious work while ignoring one policy rule (``rule``, a key of ``taskgen.POLICY_RULES``): replays the
+    task's ``policy_blind[rule]`` solution, e.g. a refund that includes shipping, an approved instead of a pending
+    refund, a build saved without validation. A task whose family tests the rule must not pass it."""
+
+    def __init__(self, tasks: TaskSet, rule: str) -> None:
+        super().__init__(tasks)
+        self.rule = rule
+
+    def solution(self, task: Task) -> Solution:
+        if self.rule not in task.policy_blind:
+            raise KeyError(f"task {task.id} has no policy-blind solution for rule {self.rule!r} "
+                           f"(it has: {', '.join(sorted(task.policy_blind)) or 'none'})")
+        return task.policy_blind[self.rule]
 
 
 class NullAgent:

@@ -1,4 +1,5 @@
-"""``python -m corecraft_env.taskgen [--out REPO_ROOT] [--check] [-v]``: regenerate (or check) the task corpus."""
+"""``python -m corecraft_env.taskgen [--out REPO_ROOT] [--check] [--family NAME ...] [-v]``: regenerate (or check)
+the task corpus; with ``--family``, try those families only and write nothing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .build import build, corpus_files, generate
+from .core import FAMILIES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,14 +18,37 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m corecraft_env.taskgen", description=__doc__)
     parser.add_argument("--out", type=Path, default=REPO_ROOT, help="repository root to write tasks/, rubrics/, docs/tasks.md (default: this checkout)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the corpus under --out is not what the families produce")
+    parser.add_argument("--family", action="append", default=[], metavar="NAME",
+                        help="try only this family (repeatable): print what it keeps and why it drops candidates; write nothing")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every dropped candidate and why")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    unknown = sorted(set(args.family) - set(FAMILIES))
+    if unknown:
+        parser.error(f"unknown families: {', '.join(unknown)} (known: {', '.join(sorted(FAMILIES))})")
+    if args.family:
+        return try_families(args.family)
     if args.check:
         return check(args.out)
     report = build(args.out)
     print(report.summary())
     return 0
+
+
+def try_families(names: list[str]) -> int:
+    """Exit status 1 when a family keeps fewer tasks than it wants; prints each kept task and each drop reason."""
+    short = 0
+    for result in generate(names):
+        fam = result.family
+        print(f"{fam.name}: kept {len(result.kept)}/{fam.wanted}, dropped {len(result.dropped)}")
+        for generated in result.kept:
+            task = generated.task
+            print(f"  kept {task['id']} {task['difficulty']} ({len(task['reference_solution']['tool_calls'])} calls, "
+                  f"blind: {', '.join(sorted(task.get('policy_blind', {})))})")
+        for candidate_id, reason in result.dropped:
+            print(f"  dropped {candidate_id}: {reason}")
+        short += len(result.kept) < fam.wanted
+    return 1 if short else 0
 
 
 def check(root: Path) -> int:

@@ -17,10 +17,11 @@ name, so a family's tasks do not move when another family changes) and yields ``
 request, reference tool calls, final reply, rubric criteria and the rows the task may write. The framework then
 
 * turns each candidate into a task and a rubric (difficulty from the number of reference calls, the
-  ``no_collateral`` criterion from the declared writes),
+  ``no_collateral`` criterion from the declared writes, a policy-blind solution for every rule the family tests:
+  given with ``spec.ignoring(rule)`` or derived by ``blind.MUTATORS``),
 * validates it in the real environment (``corecraft_env.validation.validate_task``: every reference call succeeds,
-  the oracle scores 1.0, the null and random agents do not pass) plus the corpus rules below, dropping failures
-  with a logged reason,
+  the oracle scores 1.0, the null and random agents do not pass, no policy-blind solution passes) plus the corpus
+  rules below, dropping failures with a logged reason,
 * keeps the first valid candidates up to the family's quota (per variant) and numbers them
   ``<family-with-dashes>-001`` ….
 """
@@ -38,10 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..tasks.model import CATEGORIES, DIFFICULTIES, SPLITS, Rubric, Task, TaskFormatError, ToolCall
+from ..tasks.model import CATEGORIES, DIFFICULTIES, SPLITS, Rubric, Solution, Task, TaskFormatError, ToolCall
 from ..tools import REGISTRY
 from ..tools.base import Db
 from ..world import load_world
+from .blind import policy_blind
 from .rubric import no_collateral
 
 log = logging.getLogger("corecraft_env.taskgen")
@@ -104,6 +106,7 @@ class TaskSpec:
     calls: list[ToolCall] = field(default_factory=list)
     criteria: list[dict] = field(default_factory=list)
     writes: list[dict] = field(default_factory=list)  # no_collateral allow entries
+    blind: dict[str, TaskSpec] = field(default_factory=dict)  # rule -> what an agent blind to it does
 
     def call(self, tool: str, /, **arguments: Any) -> TaskSpec:
         """Append a reference tool call (``tool`` is positional-only: createBuild takes a ``name`` argument)."""
@@ -115,6 +118,17 @@ class TaskSpec:
     def check(self, *criteria: dict) -> TaskSpec:
         self.criteria.extend(criteria)
         return self
+
+    def ignoring(self, *rules: str) -> TaskSpec:
+        """A spec to fill with what an agent blind to ``rules`` does on this request (its calls and reply; criteria
+        and writes added to it are ignored), e.g. the refund a refusal family's policy forbids. Rules left without
+        one get a mutation of the reference solution (``blind.MUTATORS``) where one applies."""
+        blind = TaskSpec(self.requester, self.request, self.variant)
+        for rule in rules:
+            if rule in self.blind:
+                raise ValueError(f"a policy-blind solution for {rule!r} is already given")
+            self.blind[rule] = blind
+        return blind
 
     def allow(self, table: str, *ids: str, ops: tuple[str, ...]) -> TaskSpec:
         """Declare rows this task may write (the only writes its no_collateral criterion accepts)."""
@@ -246,12 +260,12 @@ class FamilyResult:
     dropped: list[tuple[str, str]]  # (candidate id, reason)
 
 
-def render(fam: Family, spec: TaskSpec, task_id: str, check_schema: bool = True) -> Generated:
+def render(fam: Family, spec: TaskSpec, task_id: str, blind: dict[str, Solution], check_schema: bool = True) -> Generated:
     """A candidate as task and rubric documents (schema-valid or ``TaskFormatError`` when ``check_schema``)."""
     task = Task(
         id=task_id, family=fam.name, category=fam.category, difficulty=difficulty_for(len(spec.calls)), split=fam.split,
         world_seed=WORLD_SEED, requester=dict(spec.requester), request=spec.request, rubric_id=task_id,
-        reference_tool_calls=tuple(spec.calls), reference_reply=spec.reply, policy_rules=fam.policy_rules,
+        reference_tool_calls=tuple(spec.calls), reference_reply=spec.reply, policy_rules=fam.policy_rules, policy_blind=blind,
     ).to_dict()
     rubric = {"id": task_id, "criteria": [*spec.criteria, no_collateral(spec.writes)]}
     if check_schema:
@@ -260,8 +274,9 @@ def render(fam: Family, spec: TaskSpec, task_id: str, check_schema: bool = True)
     return Generated(task, rubric)
 
 
-def corpus_problems(spec: TaskSpec, generated: Generated) -> list[str]:
-    """The corpus's own rules on top of the environment's validation."""
+def corpus_problems(spec: TaskSpec, generated: Generated, unblinded: list[str]) -> list[str]:
+    """The corpus's own rules on top of the environment's validation (``unblinded``: the family's rules this
+    candidate has no policy-blind solution for)."""
     criteria = generated.rubric["criteria"]
     kinds = [c["kind"] for c in criteria]
     problems = []
@@ -275,6 +290,14 @@ def corpus_problems(spec: TaskSpec, generated: Generated) -> list[str]:
         problems.append("nothing checks the final reply")
     if not spec.reply.strip():
         problems.append("empty reference reply")
+    if unblinded:
+        problems.append(f"no policy-blind solution for {', '.join(unblinded)}: give one with spec.ignoring(...) or drop the "
+                        "rule from the family")
+    strays = sorted(set(spec.blind) - set(generated.task.get("policy_rules", ())))
+    if strays:
+        problems.append(f"policy-blind solutions for rules the family does not test: {', '.join(strays)}")
+    if any(not blind.reply.strip() for blind in spec.blind.values()):
+        problems.append("a policy-blind solution has an empty reply")
     return problems
 
 
@@ -291,15 +314,18 @@ def candidates(fam: Family, ctx: Context) -> Iterator[TaskSpec]:
             yield spec
 
 
-def check_candidate(fam: Family, spec: TaskSpec, candidate_id: str, scratch: Path) -> tuple[Generated | None, str]:
+def check_candidate(fam: Family, spec: TaskSpec, candidate_id: str, scratch: Path,
+                    blind: dict[str, Solution], unblinded: list[str]) -> tuple[Generated | None, str]:
     """Render and validate one candidate: ``(documents, "")`` or ``(None, reason)``."""
     try:
-        generated = render(fam, spec, candidate_id)
+        generated = render(fam, spec, candidate_id, blind)
     except TaskFormatError as exc:
         return None, str(exc)
-    problems = corpus_problems(spec, generated)
+    problems = corpus_problems(spec, generated, unblinded)
     if not problems:
-        from ..validation import validate_task  # the project's definition of a valid task (imports pytest)
+        from ..validation import (
+            validate_task,  # the project's definition of a valid task (imports pytest)
+        )
 
         (scratch / f"{candidate_id}.json").write_text(json.dumps(generated.rubric), encoding="utf-8")
         problems = validate_task(Task.from_dict(generated.task, source=candidate_id), scratch)
@@ -309,7 +335,7 @@ def check_candidate(fam: Family, spec: TaskSpec, candidate_id: str, scratch: Pat
 def run_family(fam: Family, conn: sqlite3.Connection) -> FamilyResult:
     """Generate, validate and number one family's tasks."""
     ctx = Context(fam.name, conn)
-    kept: list[tuple[TaskSpec, Generated]] = []
+    kept: list[tuple[TaskSpec, dict[str, Solution]]] = []
     dropped: list[tuple[str, str]] = []
     taken = {variant: 0 for variant in fam.quota}
     with tempfile.TemporaryDirectory(prefix="taskgen-") as scratch:
@@ -319,16 +345,18 @@ def run_family(fam: Family, conn: sqlite3.Connection) -> FamilyResult:
             if taken[spec.variant] >= fam.quota[spec.variant]:
                 continue
             candidate_id = f"{fam.slug}-c{index:03d}"
-            generated, reason = check_candidate(fam, spec, candidate_id, Path(scratch))
+            blind, unblinded = policy_blind(fam.policy_rules, spec, ctx)
+            generated, reason = check_candidate(fam, spec, candidate_id, Path(scratch), blind, unblinded)
             if generated is None:
                 log.info("dropped %s (%s/%s): %s", candidate_id, fam.name, spec.variant, reason)
                 dropped.append((candidate_id, reason))
                 continue
             taken[spec.variant] += 1
-            kept.append((spec, generated))
+            kept.append((spec, blind))
     short = {v: n - taken[v] for v, n in fam.quota.items() if taken[v] < n}
     if short:
         log.warning("family %s is short of tasks: %s", fam.name, short)
     # Renumbering changes only the ids of documents already validated.
-    numbered = [render(fam, spec, f"{fam.slug}-{number:03d}", check_schema=False) for number, (spec, _) in enumerate(kept, start=1)]
+    numbered = [render(fam, spec, f"{fam.slug}-{number:03d}", blind, check_schema=False)
+                for number, (spec, blind) in enumerate(kept, start=1)]
     return FamilyResult(fam, numbered, dropped)

@@ -68,6 +68,19 @@ def _compare(actual: Any, op: Callable[[Any, Any], bool], bound: Any) -> bool:
         return False
 
 
+def _same_items(actual: Any, expected: list) -> bool:
+    """The same elements with the same multiplicities, in any order (each compared with ``_equal``: 1 == 1.0, 1 != "1")."""
+    if not isinstance(actual, list) or len(actual) != len(expected):
+        return False
+    unmatched = list(expected)
+    for item in actual:
+        index = next((i for i, candidate in enumerate(unmatched) if _equal(item, candidate)), None)
+        if index is None:
+            return False
+        del unmatched[index]
+    return True
+
+
 _OPERATORS: dict[str, Callable[[Any, Any, dict], bool]] = {
     "eq": lambda a, v, m: _equal(a, v),
     "ne": lambda a, v, m: not _equal(a, v),
@@ -80,7 +93,7 @@ _OPERATORS: dict[str, Callable[[Any, Any, dict], bool]] = {
     "approx": lambda a, v, m: _is_number(a) and abs(a - v) <= m.get("tol", MONEY_TOLERANCE),
     "contains": lambda a, v, m: (v.lower() in a.lower()) if isinstance(a, str) else (isinstance(a, list) and v in a),
     "contains_all": lambda a, v, m: isinstance(a, list) and all(x in a for x in v),
-    "same_items": lambda a, v, m: isinstance(a, list) and sorted(map(str, a)) == sorted(map(str, v)),
+    "same_items": lambda a, v, m: _same_items(a, v),
     "is_null": lambda a, v, m: (a is None) == v,
 }
 

@@ -51,6 +51,21 @@ class ToolCall:
 
 
 @dataclass(frozen=True)
+class Solution:
+    """A way to handle a task: tool calls in order, then the final reply."""
+
+    tool_calls: tuple[ToolCall, ...]
+    final_reply: str
+
+    @classmethod
+    def from_dict(cls, document: dict) -> "Solution":
+        return cls(tuple(ToolCall(c["name"], c["arguments"]) for c in document["tool_calls"]), document["final_reply"])
+
+    def to_dict(self) -> dict:
+        return {"tool_calls": [{"name": c.name, "arguments": c.arguments} for c in self.tool_calls], "final_reply": self.final_reply}
+
+
+@dataclass(frozen=True)
 class Task:
     id: str
     family: str
@@ -64,6 +79,8 @@ class Task:
     reference_tool_calls: tuple[ToolCall, ...]
     reference_reply: str
     policy_rules: tuple[str, ...] = ()
+    # rule -> what an agent blind to that one rule does; each must fail the rubric (see validation)
+    policy_blind: dict[str, Solution] = field(default_factory=dict)
     source: str = ""
 
     @classmethod
@@ -71,24 +88,26 @@ class Task:
         errors = schema_errors("task", document)
         if errors:
             raise TaskFormatError(f"{source or 'task'}: invalid task: " + "; ".join(errors))
-        reference = document["reference_solution"]
+        reference = Solution.from_dict(document["reference_solution"])
         return cls(
             id=document["id"], family=document["family"], category=document["category"], difficulty=document["difficulty"],
             split=document["split"], world_seed=document["world_seed"], requester=dict(document["requester"]),
             request=document["request"], rubric_id=document["rubric_id"],
-            reference_tool_calls=tuple(ToolCall(c["name"], c["arguments"]) for c in reference["tool_calls"]),
-            reference_reply=reference["final_reply"], policy_rules=tuple(document.get("policy_rules", ())), source=source,
+            reference_tool_calls=reference.tool_calls, reference_reply=reference.final_reply,
+            policy_rules=tuple(document.get("policy_rules", ())),
+            policy_blind={rule: Solution.from_dict(s) for rule, s in document.get("policy_blind", {}).items()}, source=source,
         )
 
     def to_dict(self) -> dict:
         document = {
             "id": self.id, "family": self.family, "category": self.category, "difficulty": self.difficulty, "split": self.split,
             "world_seed": self.world_seed, "requester": self.requester, "request": self.request, "rubric_id": self.rubric_id,
-            "reference_solution": {"tool_calls": [{"name": c.name, "arguments": c.arguments} for c in self.reference_tool_calls],
-                                   "final_reply": self.reference_reply},
+            "reference_solution": Solution(self.reference_tool_calls, self.reference_reply).to_dict(),
         }
         if self.policy_rules:
             document["policy_rules"] = list(self.policy_rules)
+        if self.policy_blind:
+            document["policy_blind"] = {rule: solution.to_dict() for rule, solution in self.policy_blind.items()}
         return document
 
 
@@ -146,6 +165,17 @@ def shipped_data_dir(kind: str) -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / kind
 
 
+def task_folders(directory: str | Path | None) -> tuple[Path, Path]:
+    """(tasks folder, rubrics folder) of a user's folder: DIR/tasks and DIR/rubrics when DIR holds a ``tasks/``
+    folder, else DIR and its sibling ``rubrics/``; the shipped corpus for None."""
+    if directory is None:
+        return shipped_data_dir("tasks"), shipped_data_dir("rubrics")
+    root = Path(directory)
+    if (root / "tasks").is_dir():
+        return root / "tasks", root / "rubrics"
+    return root, root.parent / "rubrics"
+
+
 class TaskSet:
     """Tasks of a directory (all ``*.json`` below it) with their rubrics, indexed by id."""
 
@@ -162,6 +192,11 @@ class TaskSet:
                 raise TaskFormatError(f"{path}: duplicate task id {task.id!r} (also in {self._tasks[task.id].source})")
             self._tasks[task.id] = task
         self._rubrics: dict[str, Rubric] = {}
+
+    @classmethod
+    def from_folder(cls, directory: str | Path | None) -> "TaskSet":
+        """The tasks of a user's folder (see ``task_folders``), or the shipped ones for None."""
+        return cls(*task_folders(directory))
 
     @classmethod
     def of(cls, tasks: Iterable[Task], rubrics_dir: str | Path) -> "TaskSet":

@@ -1,3 +1,6 @@
 """One module per area of support work; importing this package registers every family."""
 
-from . import builds, cancellations, escalations, inbox, knowledge, orders_info, pricing, returns, tickets, warranty  # noqa: F401
+from . import (  # noqa: F401
+    accounts, builds, cancellations, catalog, defects, escalations, handoffs, inbox, knowledge, orders_info, payments, pricing,
+    returns, tickets, warranty,
+)

@@ -116,9 +116,8 @@ def ask_late_return(ctx: Context, spec: TaskSpec, person: dict, tag: str) -> tup
 QUESTIONS: tuple[Question, ...] = (ask_tracking, ask_refund, ask_warranty, ask_quote, ask_late_return)
 
 
-@family("multi_question_email", "communication", "heldout", count={"easy": 1, "medium": 1, "hard": 1, "expert": 1},
-        policy_rules=("return_window", "warranty_period", "loyalty_discount", "shipping_rates", "use_calculate_price", "eastern_time",
-                      "tools_only", "no_unrequested_writes"))
+@family("multi_question_email", "communication", "heldout", count={"easy": 2, "medium": 3, "hard": 3, "expert": 2},
+        policy_rules=("no_unrequested_writes",))
 def multi_question_email(ctx: Context) -> Iterator[TaskSpec]:
     """A customer e-mail with one to five questions (tracking by date, a refund, warranty, a quote, a late return):
     every question answered in one reply, nothing changed."""
@@ -149,3 +148,58 @@ def multi_question_email(ctx: Context) -> Iterator[TaskSpec]:
         spec.reply = f"Hi {first},\n" + "\n".join(f"{n}. {a}" for n, (_, a) in enumerate(asked, start=1))
         spec.variant = difficulty_for(len(spec.calls))
         yield spec
+
+
+def ask_ticket(ctx: Context, spec: TaskSpec, person: dict, tag: str) -> tuple[str, str] | None:
+    """What is happening with my ticket about order X: the customer's tickets on that order, their status."""
+    used = {call.arguments.get("order_id") for call in spec.calls}
+    rows = ctx.db.all("SELECT order_id FROM support_ticket WHERE customer_id = ? AND order_id IS NOT NULL GROUP BY order_id "
+                      "HAVING COUNT(*) = 1 ORDER BY order_id", (person["id"],))
+    for row in ctx.pick(rows):
+        if row["order_id"] in used:
+            continue
+        ticket = ctx.db.one("SELECT * FROM support_ticket WHERE order_id = ? AND customer_id = ?", (row["order_id"], person["id"]))
+        spec.call("searchTickets", customer_id=person["id"], order_id=row["order_id"])
+        spec.check(r.reply(f"ticket{tag}", f"Names ticket {ticket['id']} and its status ({ticket['status']})",
+                           contains=[ticket["id"]], contains_any=[ticket["status"], ticket["status"].replace("_", " ")]))
+        return (f"what's the status of the ticket I opened about order {row['order_id']}?",
+                f"Your ticket {ticket['id']} about order {row['order_id']} ({ticket['subject']}) is {ticket['status'].replace('_', ' ')}.")
+    return None
+
+
+ACCOUNT_QUESTIONS: tuple[Question, ...] = (ask_ticket, ask_refund, ask_warranty, ask_late_return, ask_tracking)
+
+
+@family("account_questions_email", "communication", "train", count={"medium": 5, "hard": 5},
+        policy_rules=("no_unrequested_writes",))
+def account_questions_email(ctx: Context) -> Iterator[TaskSpec]:
+    """A customer e-mail about their own account with two to five questions (a ticket's status, a refund, a warranty
+    end date, a late return, a parcel placed on an Eastern-time day): each answered from the records in one reply,
+    nothing changed, not even the tickets and orders read."""
+    people = ctx.db.all("SELECT c.* FROM customer c WHERE (SELECT COUNT(*) FROM orders o WHERE o.customer_id = c.id) >= 4 AND "
+                        "EXISTS (SELECT 1 FROM support_ticket t WHERE t.customer_id = c.id AND t.order_id IS NOT NULL) ORDER BY c.id")
+    for index, person in enumerate(ctx.pick(people)):
+        size = (2, 3, 4, 5)[index % 4]
+        spec = TaskSpec(customer(person["id"]), request="")
+        asked = []
+        for ask in [ask_ticket, *ctx.pick(ACCOUNT_QUESTIONS[1:])]:
+            if len(asked) == size:
+                break
+            before = (len(spec.calls), len(spec.criteria))
+            answered = ask(ctx, spec, person, f"-{len(asked) + 1}")
+            if answered is None:
+                del spec.calls[before[0]:], spec.criteria[before[1]:]
+                continue
+            asked.append(answered)
+        if len(asked) < size or not any(c.name == "getOrderDetails" for c in spec.calls):
+            continue
+        first = person["name"].split()[0]
+        numbered = "\n".join(f"- {q[0].upper()}{q[1:]}" for q, _ in asked)
+        spec.request = ctx.rng.choice((f"Hi there,\nA few things about my account:\n{numbered}\nCheers, {first}",
+                                       f"Hello CoreCraft,\nI'd appreciate answers to these:\n{numbered}\nThank you, {person['name']}"))
+        spec.check(r.judge("reply-complete", "One friendly reply answers every question, accurately and in order",
+                           r.reply("fallback", "greets the customer", contains=[first])))
+        spec.reply = f"Hi {first},\n" + "\n".join(f"- {a}" for _, a in asked) + "\nBest regards,\nCoreCraft Support"
+        spec.variant = difficulty_for(len(spec.calls))
+        if spec.variant in ("medium", "hard"):
+            yield spec

@@ -10,7 +10,7 @@ from ...tools.orders import ORDERS_PAGE
 from ...world.generator import iso, parse_iso
 from .. import rubric as r
 from ..core import Context, TaskSpec, customer, difficulty_for, employee, family
-from ..facts import eastern_day_bounds, eastern_window, long_date, money
+from ..facts import EASTERN, eastern_day_bounds, eastern_window, long_date, money
 
 STATUS_WORDS = {
     "label_created": ["label", "not yet been picked up", "hasn't been picked up", "not picked up", "awaiting pickup"],
@@ -39,11 +39,12 @@ def all_orders(ctx: Context, spec: TaskSpec, customer_id: str, **filters: str) -
             return orders
 
 
-@family("order_tracking", "information_retrieval", "train", count={"by_id": 2, "for_customer": 1},
-        policy_rules=("tools_only", "eastern_time", "no_unrequested_writes"))
+@family("order_tracking", "information_retrieval", "train", count={"by_id": 6, "for_customer": 4},
+        policy_rules=("no_unrequested_writes",))
 def order_tracking(ctx: Context) -> Iterator[TaskSpec]:
     """Where is my parcel: carrier, tracking number, shipment status and expected delivery of a shipped order,
-    found by id or, for a colleague, by the customer's e-mail and when they ordered."""
+    found by id or, for a colleague, by the customer's e-mail and when they ordered. Reading the order changes nothing:
+marking it delivered (or anything else) is an unrequested write."""
     rows = ctx.db.all("SELECT o.id FROM orders o WHERE o.status = 'shipped' ORDER BY o.id")
     for index, row in enumerate(ctx.pick(rows)):
         order = ctx.tool("getOrderDetails", order_id=row["id"])["order"]
@@ -79,110 +80,147 @@ def order_tracking(ctx: Context) -> Iterator[TaskSpec]:
         yield spec
 
 
-@family("purchase_history_search", "information_retrieval", "train", count={"hard": 1, "expert": 2},
-        policy_rules=("paginate_orders", "tools_only", "no_unrequested_writes"))
+@family("purchase_history_search", "information_retrieval", "train", count={"expert": 10},
+        policy_rules=("paginate_orders", "no_unrequested_writes"))
 def purchase_history_search(ctx: Context) -> Iterator[TaskSpec]:
     """Which of my orders contained a <category>, and at what price: a customer with more than 10 orders, so the
-    answer needs orders past the first page of searchOrders (or a recent period read order by order)."""
-    heavy = ctx.db.all("SELECT customer_id FROM orders GROUP BY customer_id HAVING COUNT(*) BETWEEN 11 AND 16 ORDER BY customer_id")
-    for index, row in enumerate(ctx.pick(heavy)):
-        history = ctx.db.all("SELECT id FROM orders WHERE customer_id = ? ORDER BY created_at DESC, id DESC", (row["customer_id"],))
-        details = {o["id"]: ctx.tool("getOrderDetails", order_id=o["id"])["order"] for o in history}
-        newest = [o["id"] for o in history[:ORDERS_PAGE]]
-        if index % 3 == 2:  # a recent period, read order by order
-            recent = newest[:7]
-            category = ctx.rng.choice(sorted({line["category"] for oid in recent for line in details[oid]["lines"]}))
-            yield _history_spec(ctx, row["customer_id"], category, details, newest, since=details[recent[-1]]["created_at"])
-            continue
-        for category in ctx.pick(sorted({line["category"] for order in details.values() for line in order["lines"]})):
-            holding = [oid for oid, order in details.items() if any(line["category"] == category for line in order["lines"])]
-            if len(holding) >= 2 and any(oid not in newest for oid in holding):
-                yield _history_spec(ctx, row["customer_id"], category, details, newest, since=None)
-                break
+    answer needs orders past the first page of searchOrders, each order read for its lines."""
+    heavy = ctx.db.all("SELECT customer_id FROM orders GROUP BY customer_id HAVING COUNT(*) > 10 ORDER BY customer_id")
+    for round_ in range(3):
+        for row in ctx.pick(heavy):
+            history = ctx.db.all("SELECT id, created_at FROM orders WHERE customer_id = ? ORDER BY created_at DESC, id DESC",
+                                 (row["customer_id"],))
+            details = {o["id"]: ctx.tool("getOrderDetails", order_id=o["id"])["order"] for o in history}
+            newest = [o["id"] for o in history[:ORDERS_PAGE]]
+            since = history[min(len(history) - 1, ORDERS_PAGE + 1 + round_)]["created_at"] if round_ == 1 else None
+            scope = [o["id"] for o in history if since is None or o["created_at"] >= eastern_day_bounds(since)[0][:10]]
+            categories = ctx.pick(sorted({line["category"] for oid in scope for line in details[oid]["lines"]}))
+            for category in categories[round_ % 2:]:
+                holding = [oid for oid in scope if any(line["category"] == category for line in details[oid]["lines"])]
+                if holding and any(oid not in newest for oid in holding) and any(oid in newest for oid in holding):
+                    yield _history_spec(ctx, row["customer_id"], category, details, newest, since=since)
+                    break
 
 
 def _history_spec(ctx: Context, customer_id: str, category: str, details: dict[str, dict], newest: list[str], since: str | None) -> TaskSpec:
     scope = f"the orders I've placed with you since {long_date(since)} (Eastern)" if since else "all the orders I've ever placed with you"
-    spec = TaskSpec(customer(customer_id), request=(
+    spec = TaskSpec(customer(customer_id), request=ctx.rng.choice((
         f"I'm doing an inventory of my rig. Which of {scope} included a {category} product? For each one, tell me the order id, "
-        f"the {category} product and the price it was on the order."))
-    found = all_orders(ctx, spec, customer_id, **({"created_after": eastern_day_bounds(since)[0]} if since else {}))
+        f"the {category} product and the price it was on the order.",
+        f"For my insurance records I need every {category} I bought from you: go through {scope} and give me the order id, "
+        "the product and what I paid per unit.",
+    )))
+    filters = {"created_after": eastern_day_bounds(since)[0]} if since else {}
+    found = all_orders(ctx, spec, customer_id, **filters)
     matches = []
     for summary in found:
         order = details[summary["id"]]
         spec.call("getOrderDetails", order_id=order["id"])
         matches += [(order, line) for line in order["lines"] if line["category"] == category]
+    beyond = sorted({o["id"] for o, _ in matches if o["id"] not in newest})
     spec.check(
         r.reply("reply-orders", f"The reply lists every order with a {category}", contains=sorted({o["id"] for o, _ in matches})),
         r.reply("reply-prices", "The reply gives each item's price on the order", numbers=[line["unit_price"] for _, line in matches]),
         r.judge("reply-products", f"The reply names the {category} product of each order, and no order without one",
                 r.reply("fallback", "names the products", contains=sorted({line["product_name"] for _, line in matches}))),
+        r.reply("reply-older", "The reply includes the orders past the first page of 10 (the search was paginated)", contains=beyond),
+        r.called("paginated", "searchOrders is called again for the older orders (the first page of 10 is not the whole history)",
+                 "searchOrders", min_count=2),
     )
-    beyond = sorted({o["id"] for o, _ in matches if o["id"] not in newest})
-    if beyond:
-        spec.check(r.reply("reply-older", "The reply includes the orders past the first page of 10 (the search was paginated)",
-                           contains=beyond))
     spec.reply = f"Orders with a {category} product:\n" + "\n".join(
         f"- {order['id']} ({long_date(order['created_at'])}): {line['product_name']} at {money(line['unit_price'])}" for order, line in matches)
+    # Blind to pagination: one search, the first page read order by order, the answer from it alone.
+    blind = spec.ignoring("paginate_orders")
+    blind.call("searchOrders", customer_id=customer_id, **filters)
+    seen = [(details[oid], line) for oid in newest if oid in {o["id"] for o in found} for line in details[oid]["lines"]]
+    for oid in newest:
+        if oid in {o["id"] for o in found}:
+            blind.call("getOrderDetails", order_id=oid)
+    blind.reply = f"Orders with a {category} product:\n" + "\n".join(
+        f"- {order['id']} ({long_date(order['created_at'])}): {line['product_name']} at {money(line['unit_price'])}"
+        for order, line in seen if line["category"] == category)
     spec.variant = difficulty_for(len(spec.calls))
     return spec
 
 
-@family("account_review", "information_retrieval", "heldout", count={"easy": 1, "medium": 1, "hard": 1, "expert": 1},
-        policy_rules=("paginate_orders", "eastern_time", "tools_only", "no_unrequested_writes"))
+def utc_shifted(moment: str) -> bool:
+    """Whether a UTC timestamp falls on the next UTC date compared with its Eastern date (evening in Eastern)."""
+    return moment[:10] != parse_iso(moment).astimezone(EASTERN).date().isoformat()
+
+
+@family("account_review", "information_retrieval", "heldout", count={"easy": 3, "medium": 3, "hard": 2, "expert": 2},
+        policy_rules=("eastern_time",))
 def account_review(ctx: Context) -> Iterator[TaskSpec]:
-    """A colleague wants a rundown of a customer's orders in a period (id, status, total, and carrier + tracking for
-    what shipped): from one search for a known customer to a paginated history with a shipment per order."""
-    customers = ctx.db.all("SELECT customer_id, COUNT(*) AS n FROM orders GROUP BY customer_id HAVING n >= 3 ORDER BY customer_id")
-    for index, row in enumerate(ctx.pick(customers)):
-        history = ctx.db.all("SELECT id, status, created_at FROM orders WHERE customer_id = ? ORDER BY created_at DESC, id DESC",
-                             (row["customer_id"],))
-        agent = ctx.staff()
-        person = ctx.db.one("SELECT * FROM customer WHERE id = ?", (row["customer_id"],))
-        if row["n"] > ORDERS_PAGE:  # the few customers whose history overflows a page: the long rundowns
-            yield _review(ctx, agent, person, history[:ORDERS_PAGE + 2] if index % 2 else history[:7], tracking=True)
-        else:
-            yield _review(ctx, agent, person, history[:3], tracking=True) if index % 2 else _review(ctx, agent, person, history[:2], tracking=False)
+    """A colleague wants a rundown of a customer's orders since an Eastern date (id, status, total, and carrier +
+    tracking for what shipped); an order placed the Eastern evening before falls on that date in UTC and does not
+    belong in the list. From one search for a known customer to a paginated history with a shipment per order."""
+    orders = ctx.db.all("SELECT id, customer_id, created_at FROM orders ORDER BY created_at")
+    by_customer: dict[str, list[dict]] = {}
+    for order in orders:
+        by_customer.setdefault(order["customer_id"], []).append(order)
+    traps = [(cid, o) for cid, history in sorted(by_customer.items()) for i, o in enumerate(history)
+             if utc_shifted(o["created_at"]) and 1 <= len(history) - i - 1 <= 14]
+    for index, (cid, trap) in enumerate(ctx.pick(traps)):
+        person = ctx.db.one("SELECT * FROM customer WHERE id = ?", (cid,))
+        yield _review(ctx, ctx.staff(), person, trap, tracking=bool(index % 2))
 
 
-def _review(ctx: Context, agent: dict, person: dict, orders: list[dict], tracking: bool) -> TaskSpec:
-    """Orders from the Eastern day of the oldest of ``orders`` up to today."""
-    after = eastern_day_bounds(orders[-1]["created_at"])[0]
-    since = long_date(orders[-1]["created_at"])
+def _review(ctx: Context, agent: dict, person: dict, trap: dict, tracking: bool) -> TaskSpec:
+    """Orders from the Eastern day after the trap order's Eastern day (= its UTC date) up to today."""
+    day = trap["created_at"][:10]
+    after = eastern_day_bounds(f"{day}T16:00:00Z")[0]
+    since = long_date(day)
     if tracking:
         spec = TaskSpec(employee(agent["id"]), request=(
             f"{person['name']} ({person['email']}) is on the phone about their recent orders. Can you give me a rundown of every "
-            f"order they've placed since {since} (Eastern): order id, status and total, plus the carrier and tracking number "
+            f"order they've placed since {since} (Eastern time): order id, status and total, plus the carrier and tracking number "
             "for anything that has shipped?"))
         spec.call("searchCustomers", email=person["email"])
     else:
-        spec = TaskSpec(employee(agent["id"]), request=(
-            f"Quick one: what orders has customer {person['id']} placed since {since} (Eastern)? I just need the order ids, "
-            "statuses and totals."))
+        spec = TaskSpec(employee(agent["id"]), request=ctx.rng.choice((
+            f"Quick one: what orders has customer {person['id']} placed since {since}? We go by Eastern time. I just need the "
+            "order ids, statuses and totals.",
+            f"For a callback note: list customer {person['id']}'s orders from {since} (our Eastern calendar) onwards, with status "
+            "and total for each.")))
     found = all_orders(ctx, spec, person["id"], created_after=after)
-    shipped = []
+    blind = spec.ignoring("eastern_time")
     if tracking:
-        for summary in found:
-            order = ctx.tool("getOrderDetails", order_id=summary["id"])["order"]
-            if order["shipments"]:
-                spec.call("getOrderDetails", order_id=order["id"])
-                shipped.append((summary, order["shipments"][0]))
+        blind.call("searchCustomers", email=person["email"])
+    blind_found = all_orders(ctx, blind, person["id"], created_after=day)
+    shipped = _shipped(ctx, spec, found) if tracking else {}
+    blind_shipped = _shipped(ctx, blind, blind_found) if tracking else {}
     statuses = sorted({o["status"] for o in found})
     spec.check(
         r.reply("reply-orders", "The reply lists every order in the period", contains=[o["id"] for o in found]),
         r.reply("reply-totals", "The reply gives each order's total", numbers=sorted({o["total"] for o in found})),
+        r.reply("reply-not-before", f"The reply leaves out {trap['id']}, placed the Eastern evening before {since} (it is dated "
+                                    f"{day} only in UTC)", not_contains=[trap["id"]]),
         r.judge("reply-statuses", "The reply gives each order's current status, correctly",
                 r.reply("fallback", "states the statuses", contains=[s for s in statuses if "_" not in s] or [o["id"] for o in found])),
     )
     if shipped:
         spec.check(r.reply("reply-tracking", "The reply gives the tracking number of every shipped order",
-                           contains=[s["tracking_number"] for _, s in shipped]))
+                           contains=[s["tracking_number"] for s in shipped.values()]))
     if len(found) > ORDERS_PAGE:
         spec.check(r.reply("reply-oldest", "The reply includes the orders past the first page of 10 (the search was paginated)",
                            contains=[o["id"] for o in found[ORDERS_PAGE:]]))
-    shipping = {o["id"]: s for o, s in shipped}
-    spec.reply = f"Orders of {person['name']} since {since}:\n" + "\n".join(
-        f"- {o['id']} ({long_date(o['created_at'])}): {o['status']}, total {money(o['total'])}"
-        + (f"; {shipping[o['id']]['carrier']} {shipping[o['id']]['tracking_number']}" if o["id"] in shipping else "") for o in found)
+    spec.reply = _rundown(person, since, found, shipped)
+    blind.reply = _rundown(person, since, blind_found, blind_shipped)
     spec.variant = difficulty_for(len(spec.calls))
     return spec
+
+
+def _shipped(ctx: Context, spec: TaskSpec, found: list[dict]) -> dict[str, dict]:
+    shipped = {}
+    for summary in found:
+        order = ctx.tool("getOrderDetails", order_id=summary["id"])["order"]
+        if order["shipments"]:
+            spec.call("getOrderDetails", order_id=order["id"])
+            shipped[order["id"]] = order["shipments"][0]
+    return shipped
+
+
+def _rundown(person: dict, since: str, found: list[dict], shipping: dict[str, dict]) -> str:
+    return f"Orders of {person['name']} since {since}:\n" + "\n".join(
+        f"- {o['id']} ({long_date(o['created_at'])}): {o['status']}, total {money(o['total'])}"
+        + (f"; {shipping[o['id']]['carrier']} {shipping[o['id']]['tracking_number']}" if o["id"] in shipping else "") for o in found)

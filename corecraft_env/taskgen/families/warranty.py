@@ -1,5 +1,5 @@
-"""Warranty: claims inside and outside the period, exclusions, defects that are really returns, and a review of
-what is still covered."""
+"""Warranty: claims inside and outside the period (the product's own months, not a flat year), exclusions, defects
+that are really returns, and reviews of what is still covered (a few items, or a long order history)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ EXCLUSIONS = (  # (what the customer says, words a correct denial uses, categori
 )
 
 
+EXCLUDED = {"overclock": "damage from overclocking (an unauthorised modification)", "liquid": "liquid damage",
+            "physical": "physical damage", "installation": "faults caused by improper installation"}
+
+
 def _date_forms(day: str) -> list[str]:
     """An ISO date as the tools give it and as people write it."""
     return [day, long_date(day), long_date(day).split(",")[0]]
@@ -38,66 +42,145 @@ def _ticket_product(ctx: Context, ticket: dict) -> tuple[dict, dict] | None:
     return (order, lines[0]) if lines else None
 
 
-@family("warranty_claim_triage", "reasoning", "train", count={"covered": 2, "expired": 2},
-        policy_rules=("warranty_period", "escalation_routing", "warranty_exclusions", "no_unrequested_writes"))
-def warranty_claim_triage(ctx: Context) -> Iterator[TaskSpec]:
-    """An employee hands over a troubleshooting ticket as a possible warranty claim: check the warranty (calendar
-    months, 12 when the product lists none); if covered, escalate it as warranty to product management, else
-    explain it has expired and escalate nothing."""
+def _open_troubleshooting(ctx: Context, *, before: str) -> list[tuple[dict, dict, dict]]:
+    """Open troubleshooting tickets on delivered orders placed before ``before``: (ticket, order, named line)."""
     tickets = ctx.db.all(
         "SELECT t.* FROM support_ticket t JOIN orders o ON o.id = t.order_id WHERE t.type = 'troubleshooting' "
         "AND t.status IN ('new', 'open', 'pending_customer') AND o.status = 'delivered' AND o.created_at < ? ORDER BY t.id",
-        (outside_window_before(),))
+        (before,))
+    found = []
     for ticket in ctx.pick(tickets):
-        found = _ticket_product(ctx, ticket)
-        if not found:
+        pair = _ticket_product(ctx, ticket)
+        if pair:
+            found.append((ticket, *pair))
+    return found
+
+
+def months_phrase(months: int) -> str:
+    """ "a 24-month", "an 84-month" """
+    return f"{'an' if str(months).startswith(('8', '11', '18')) else 'a'} {months}-month"
+
+
+def one_year_end(purchase_date: str) -> str:
+    """Where an agent that assumes every warranty lasts a year would put the end date."""
+    return f"{int(purchase_date[:4]) + 1}{purchase_date[4:]}" if purchase_date[5:] != "02-29" else f"{int(purchase_date[:4]) + 1}-02-28"
+
+
+def beyond_one_year(ctx: Context, order: dict, line: dict) -> dict | None:
+    """The warranty status of a line still covered only because its period is longer than a year (an agent that
+    assumes the usual one-year warranty would turn it down), else None."""
+    status = ctx.tool("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
+    return status if status["under_warranty"] and one_year_end(status["purchase_date"]) < "2025-09-12" else None
+
+
+@family("warranty_claim_triage", "reasoning", "train", count=8,
+        policy_rules=("warranty_period", "escalation_routing", "no_unrequested_writes"))
+def warranty_claim_triage(ctx: Context) -> Iterator[TaskSpec]:
+    """An employee hands over a troubleshooting ticket as a possible warranty claim for an item bought more than a
+    year ago: the product's own period (calendar months) still covers it, so escalate it as warranty to product
+    management rather than turning it down as if every warranty lasted a year."""
+    for ticket, order, line in _open_troubleshooting(ctx, before=outside_window_before()):
+        status = beyond_one_year(ctx, order, line)
+        if not status:
             continue
-        order, line = found
-        status = ctx.tool("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
         agent = ctx.staff()
-        spec = TaskSpec(employee(agent["id"]), variant="covered" if status["under_warranty"] else "expired", request=(
-            f"Can you take ticket {ticket['id']}? The customer's {line['product_name']} has failed. They confirmed there's "
-            "no physical or liquid damage, it was never overclocked and it was installed properly. If it's still under "
-            "warranty, raise it as a warranty claim with the team that handles those; if not, tell me why."))
+        end = status["warranty_end_date"]
+        asks = (f"Can you take ticket {ticket['id']}? The customer's {line['product_name']} has failed. They confirmed there's "
+                "no physical or liquid damage, it was never overclocked and it was installed properly. If it's still under "
+                "warranty, raise it as a warranty claim with the team that handles those; if not, tell me why.",
+                f"Ticket {ticket['id']} looks like a warranty job to me: {line['product_name']}, bought a while back, now faulty. "
+                "The customer says it was installed by the book, no overclocking, no knocks or spills. I suspect it's out of "
+                "warranty by now, but please check, and if it is covered, get the claim to the right team.")
+        spec = TaskSpec(employee(agent["id"]), request=asks[ctx.rng.randrange(2)])
         spec.call("searchTickets", ticket_id=ticket["id"])
         spec.call("getOrderDetails", order_id=order["id"])
         spec.call("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
-        end = status["warranty_end_date"]
+        escalation_id = escalate(spec, ctx, ticket["id"], "warranty",
+                                 f"Warranty claim: {line['product_name']} from {order['id']} failed; no damage, overclocking or "
+                                 f"misuse reported. Covered until {end} ({status['warranty_months']}-month warranty).", agent["id"])
         spec.check(
             r.called("checked", "The warranty is checked with checkWarrantyStatus for this order and product",
                      "checkWarrantyStatus", arguments={"order_id": order["id"], "product_id": line["product_id"]}),
             r.reply("reply-end", "The reply gives the warranty end date", contains_any=_date_forms(end)),
+            r.reply("reply-escalation", "The reply gives the escalation id and the department", contains=[escalation_id],
+                    contains_any=["product management", "product_management"]),
         )
-        months = f"{status['warranty_months']} months" + (", the default as the product lists no period"
-                                                          if ctx.tool("getProduct", product_id=line["product_id"])["product"]["warranty_months"] is None else "")
-        if status["under_warranty"]:
-            escalation_id = escalate(spec, ctx, ticket["id"], "warranty",
-                                     f"Warranty claim: {line['product_name']} from {order['id']} failed; no damage, overclocking or "
-                                     f"misuse reported. Covered until {end}.", agent["id"])
-            spec.check(r.reply("reply-escalation", "The reply gives the escalation id and the department", contains=[escalation_id],
-                               contains_any=["product management", "product_management"]))
-            spec.reply = (f"The {line['product_name']} from {order['id']} (bought {status['purchase_date']}, warranty {months}) is "
-                          f"covered until {end}. I escalated {ticket['id']} as a warranty claim to product management: {escalation_id}.")
-        else:
-            spec.check(
-                r.nothing_new("no-escalation", "Nothing is escalated: the warranty has expired", "escalation"),
-                r.judge("reply-expired", "The reply explains the claim is outside the warranty period",
-                        r.reply("fallback", "says it expired", contains_any=["expired", "ended", "outside", "no longer"])),
-            )
-            spec.reply = (f"The {line['product_name']} from {order['id']} was bought on {status['purchase_date']} with a warranty of "
-                          f"{months}, so the warranty ended on {end}. The claim is outside the warranty period, so I have not "
-                          "escalated it.")
+        spec.reply = (f"The {line['product_name']} from {order['id']} was bought on {status['purchase_date']} and carries "
+                      f"{months_phrase(status['warranty_months'])} warranty, so it is covered until {end}. I escalated {ticket['id']} as a "
+                      f"warranty claim to product management: {escalation_id}.")
+        blind = spec.ignoring("warranty_period")
+        blind.call("searchTickets", ticket_id=ticket["id"])
+        blind.call("getOrderDetails", order_id=order["id"])
+        blind.reply = (f"The {line['product_name']} from {order['id']} was bought on {status['purchase_date']}, more than a year "
+                       "ago, so its one-year warranty has run out and I have not escalated the claim.")
         yield spec
 
 
-@family("warranty_exclusion_denied", "communication", "train", count=2,
+def _expired_items(ctx: Context) -> Iterator[tuple[dict, dict, dict]]:
+    """(order, line, warranty status) of delivered items whose warranty has ended, one per order, orders shuffled."""
+    for order in returnable_orders(ctx, since="2021-01-01", before="2024-09-01"):
+        lines = ctx.pick(order["lines"])
+        for line in lines:
+            status = ctx.tool("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
+            if not status["under_warranty"] and status["warranty_end_date"] < "2025-09-10":
+                yield order, line, status
+                break
+
+
+@family("warranty_claim_expired", "communication", "train", count={"customer": 6, "relayed": 6},
+        policy_rules=("warranty_period", "refuse_with_reason", "no_unrequested_writes"))
+def warranty_claim_expired(ctx: Context) -> Iterator[TaskSpec]:
+    """A warranty claim for an item whose warranty ended (purchase date plus the product's months): check it, decline
+    with the end date, change nothing. Asked by the customer, or relayed by a colleague who gives the customer's
+    e-mail."""
+    for index, (order, line, status) in enumerate(_expired_items(ctx)):
+        end = status["warranty_end_date"]
+        symptom = ctx.rng.choice(SYMPTOMS)
+        if index % 2 == 0:
+            spec = TaskSpec(customer(order["customer_id"]), variant="customer", request=(
+                f"Hello, my {line['product_name']} (order {order['id']}) {symptom}. I'm sure it's still under warranty - "
+                "could you arrange a repair or a replacement?"))
+        else:
+            who = ctx.db.one("SELECT email, name FROM customer WHERE id = ?", (order["customer_id"],))
+            agent = ctx.staff()
+            spec = TaskSpec(employee(agent["id"]), variant="relayed", request=(
+                f"I've got {who['name']} ({who['email']}) on the phone: the {line['product_name']} from their order "
+                f"{order['id']} {symptom}. They want it replaced under warranty. Is it covered? Tell me what to tell them."))
+            spec.call("searchCustomers", email=who["email"])
+        spec.call("getOrderDetails", order_id=order["id"])
+        spec.call("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
+        spec.check(
+            r.called("checked", "The warranty is checked with checkWarrantyStatus for this order and product",
+                     "checkWarrantyStatus", arguments={"order_id": order["id"], "product_id": line["product_id"]}),
+            r.nothing_new("no-escalation", "No warranty claim is escalated: the warranty has ended", "escalation"),
+            r.nothing_new("no-refund", "No refund is created", "refund"),
+            r.reply("reply-end", "The reply gives the date the warranty ended", contains_any=_date_forms(end)),
+            r.judge("reply-declines", "The reply declines the claim politely and explains that the warranty period has ended",
+                    r.reply("fallback", "says it expired", contains_any=["expired", "ended", "outside", "no longer", "ran out"])),
+        )
+        months = f"{months_phrase(status['warranty_months'])} warranty"
+        spec.reply = (f"The {line['product_name']} from order {order['id']} was bought on {status['purchase_date']} with {months}, "
+                      f"so the warranty ended on {end}. I'm sorry, but a claim outside the warranty period can't be accepted, so "
+                      "no repair or replacement can be arranged under warranty. Nothing has been changed on the order.")
+        blind = spec.ignoring("warranty_period", "refuse_with_reason")
+        blind.calls = [c for c in spec.calls if c.name != "checkWarrantyStatus"]
+        blind.reply = (f"Sorry to hear the {line['product_name']} from order {order['id']} has failed. It's covered by our "
+                       "warranty, so I've noted the claim: our warranty team will be in touch to arrange a replacement.")
+        yield spec
+
+
+@family("warranty_exclusion_denied", "communication", "train", count={"customer": 6, "relayed": 6},
         policy_rules=("warranty_exclusions", "refuse_with_reason", "no_unrequested_writes"))
 def warranty_exclusion_denied(ctx: Context) -> Iterator[TaskSpec]:
     """A warranty claim inside the period for damage the warranty excludes (overclocking, liquid, physical damage,
-    improper installation): decline, name the exclusion, change nothing."""
+    improper installation): decline, name the exclusion, change nothing. From the customer or relayed by a colleague
+    from the customer's open ticket, which a blind agent escalates as warranty."""
     exclusions = ctx.pick(EXCLUSIONS)
+    tickets = {t["order_id"]: t for t in ctx.db.all(
+        "SELECT * FROM support_ticket WHERE status IN ('new', 'open', 'pending_customer') AND order_id IS NOT NULL ORDER BY id")}
     orders = returnable_orders(ctx, since="2024-10-01", before=outside_window_before())
-    for index, order in enumerate(orders):
+    ticketed = [o for o in orders if o["id"] in tickets] + [o for o in orders if o["id"] not in tickets]
+    for index, order in enumerate(ticketed):
         said, words, categories = exclusions[index % len(exclusions)]
         lines = [line for line in order["lines"] if line["category"] in categories]
         if not lines:
@@ -106,9 +189,17 @@ def warranty_exclusion_denied(ctx: Context) -> Iterator[TaskSpec]:
         status = ctx.tool("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
         if not status["under_warranty"]:
             continue
-        spec = TaskSpec(customer(order["customer_id"]), request=(
-            f"My {line['product_name']} from order {order['id']} {ctx.rng.choice(SYMPTOMS)}. {said} It should still be under "
-            "warranty - can you get it repaired or replaced?"))
+        ticket = tickets.get(order["id"])
+        if ticket:
+            agent = ctx.staff()
+            spec = TaskSpec(employee(agent["id"]), variant="relayed", request=(
+                f"Customer on ticket {ticket['id']} says the {line['product_name']} from {order['id']} {ctx.rng.choice(SYMPTOMS)}. "
+                f"In their words: \"{said}\" They want a warranty repair or replacement. Can you process the claim?"))
+            spec.call("searchTickets", ticket_id=ticket["id"])
+        else:
+            spec = TaskSpec(customer(order["customer_id"]), variant="customer", request=(
+                f"My {line['product_name']} from order {order['id']} {ctx.rng.choice(SYMPTOMS)}. {said} It should still be under "
+                "warranty - can you get it repaired or replaced?"))
         spec.call("getOrderDetails", order_id=order["id"])
         spec.call("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
         spec.check(
@@ -121,26 +212,39 @@ def warranty_exclusion_denied(ctx: Context) -> Iterator[TaskSpec]:
                     r.reply("fallback", "declines", contains_any=["not covered", "isn't covered", "doesn't cover", "does not cover",
                                                                   "excluded", "exclusion", "can't", "cannot", "unable"])),
         )
-        spec.reply = (f"I'm sorry: your {line['product_name']} from order {order['id']} is within its warranty period (until "
-                      f"{status['warranty_end_date']}), but the warranty does not cover {words[0]} damage or misuse of that kind, "
-                      "so I can't accept the claim. Nothing has been changed on your order.")
+        spec.reply = (f"I'm sorry: the {line['product_name']} from order {order['id']} is within its warranty period (until "
+                      f"{status['warranty_end_date']}), but the warranty does not cover {EXCLUDED[words[0]]}, "
+                      "so the claim can't be accepted. Nothing has been changed on the order.")
+        blind = spec.ignoring("warranty_exclusions", "refuse_with_reason")
+        blind.calls = list(spec.calls)
+        if ticket:
+            blind.call("createEscalation", ticket_id=ticket["id"], escalation_type="warranty", destination="product_management",
+                       notes=f"Warranty claim: {line['product_name']} from {order['id']}; covered until {status['warranty_end_date']}.",
+                       created_by=agent["id"])
+            blind.reply = (f"The {line['product_name']} is under warranty until {status['warranty_end_date']}, so I escalated "
+                           f"{ticket['id']} as a warranty claim to product management.")
+        else:
+            blind.reply = (f"Good news: your {line['product_name']} from order {order['id']} is under warranty until "
+                           f"{status['warranty_end_date']}. I've logged the claim and our warranty team will arrange a replacement.")
         yield spec
 
 
-@family("defect_within_30_days", "reasoning", "train", count=2,
+@family("defect_within_30_days", "reasoning", "train", count=10,
         policy_rules=("defect_within_30_days_is_return", "refund_net_of_discount", "refund_pending_unless_authorised",
                       "post_refund_statuses", "itemised_refund"))
 def defect_within_30_days(ctx: Context) -> Iterator[TaskSpec]:
     """A "warranty claim" for an item that failed inside the 30-day window: handle it as a return (defective,
-    pending, net of discount), not as a warranty escalation."""
-    for order in returnable_orders(ctx, min_lines=1, max_lines=3, since=inside_window_since()):
+    pending, net of discount), not as a warranty claim."""
+    for order in returnable_orders(ctx, min_lines=1, max_lines=3, since=inside_window_since(), discounted=True):
         line = ctx.rng.choice(order["lines"])
         returned = {line["product_id"]: line["quantity"]}
         if needs_finance(order, returned):
             continue
-        spec = TaskSpec(customer(order["customer_id"]), request=(
+        spec = TaskSpec(customer(order["customer_id"]), request=ctx.rng.choice((
             f"Hi, the {line['product_name']} from my order {order['id']} {ctx.rng.choice(SYMPTOMS)}. It's only a few weeks old "
-            "and undamaged, box and all. I'd like to make a warranty claim - or whatever gets me my money back."))
+            "and undamaged, box and all. I'd like to make a warranty claim - or whatever gets me my money back.",
+            f"Warranty claim please: my {line['product_name']} (order {order['id']}) {ctx.rng.choice(SYMPTOMS)}. I've kept all "
+            "the packaging and it has no damage. I'd rather have my money back than wait for a repair.")))
         spec.call("getOrderDetails", order_id=order["id"])
         plan = return_refund(spec, ctx, order, returned, reason="defective", check_reason=True)
         spec.check(
@@ -153,30 +257,51 @@ def defect_within_30_days(ctx: Context) -> Iterator[TaskSpec]:
         spec.reply = (f"Because the {line['product_name']} failed within 30 days of order {order['id']}, it's handled as a return "
                       f"rather than a warranty claim. I've created refund {plan.refund_id} of {money(plan.amount)} (reason: defective; "
                       f"net of any loyalty discount, shipping not included). It is pending review.")
+        status = ctx.tool("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
+        blind = spec.ignoring("defect_within_30_days_is_return")
+        blind.call("getOrderDetails", order_id=order["id"])
+        blind.call("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
+        blind.reply = (f"Your {line['product_name']} is under warranty until {status['warranty_end_date']}, so this is a warranty "
+                       "claim: our warranty team will assess it and arrange a repair or replacement. No refund is due.")
         yield spec
 
 
-@family("warranty_coverage_review", "reasoning", "heldout", count={"easy": 1, "medium": 1, "hard": 1, "expert": 1},
-        policy_rules=("warranty_period", "paginate_orders", "eastern_time", "tools_only"))
+@family("warranty_coverage_review", "reasoning", "heldout", count={"easy": 3, "medium": 3, "hard": 3},
+        policy_rules=("warranty_period", "no_unrequested_writes"))
 def warranty_coverage_review(ctx: Context) -> Iterator[TaskSpec]:
-    """A customer asks which purchases are still under warranty and until when: one item, one order, two orders, or
-    every order placed in a stretch of dates that lies past the first page of searchOrders."""
+    """A customer asks which purchases are still under warranty and until when: one item, one order or two orders,
+    with at least one product whose period is not the usual year."""
     customers = ctx.db.all("SELECT customer_id, COUNT(*) AS n FROM orders GROUP BY customer_id ORDER BY customer_id")
     for index, row in enumerate(ctx.pick(customers)):
         history = [ctx.tool("getOrderDetails", order_id=o["id"])["order"] for o in ctx.db.all(
             "SELECT id FROM orders WHERE customer_id = ? ORDER BY created_at", (row["customer_id"],))]
         delivered = [o for o in history if o["status"] == "delivered" and o["created_at"] < outside_window_before()]
         multi = [o for o in delivered if 2 <= len(o["lines"]) <= 3]
-        if row["n"] > ORDERS_PAGE:  # the few long histories go to the period question
-            spec = _coverage_period(ctx, history)
-            if spec:
-                yield spec
-        elif index % 3 == 0 and delivered:
-            yield _coverage_one_item(ctx, delivered[0])
+        if index % 3 == 0 and delivered:
+            spec = _coverage_one_item(ctx, delivered[0])
         elif index % 3 == 1 and multi:
-            yield _coverage_orders(ctx, multi[-1:])
+            spec = _coverage_orders(ctx, multi[-1:])
         elif len(multi) >= 2:
-            yield _coverage_orders(ctx, multi[-2:])
+            spec = _coverage_orders(ctx, multi[-2:])
+        else:
+            continue
+        if spec:
+            yield spec
+
+
+@family("warranty_history_review", "information_retrieval", "heldout", count={"expert": 5},
+        policy_rules=("warranty_period", "paginate_orders"))
+def warranty_history_review(ctx: Context) -> Iterator[TaskSpec]:
+    """A long-standing customer asks which items from the orders of a stretch of dates are still under warranty: the
+    orders lie past the first page of searchOrders, so the search must be narrowed to the dates."""
+    customers = ctx.db.all("SELECT customer_id FROM orders GROUP BY customer_id HAVING COUNT(*) > ? ORDER BY customer_id",
+                           (ORDERS_PAGE,))
+    for row in ctx.pick(customers):
+        history = [ctx.tool("getOrderDetails", order_id=o["id"])["order"] for o in ctx.db.all(
+            "SELECT id FROM orders WHERE customer_id = ? ORDER BY created_at", (row["customer_id"],))]
+        spec = _coverage_period(ctx, history)
+        if spec:
+            yield spec
 
 
 def _coverage_check(ctx: Context, spec: TaskSpec, items: list[tuple[dict, dict]]) -> list[dict]:
@@ -187,9 +312,13 @@ def _coverage_check(ctx: Context, spec: TaskSpec, items: list[tuple[dict, dict]]
     return statuses
 
 
-def _coverage_spec(ctx: Context, spec: TaskSpec, items: list[tuple[dict, dict]]) -> TaskSpec:
-    """Check every item, then the rubric and reply: every end date, the expired and the covered items named."""
+def _coverage_spec(ctx: Context, spec: TaskSpec, items: list[tuple[dict, dict]]) -> TaskSpec | None:
+    """Check every item, then the rubric and reply: every end date, the expired and the covered items named. None when
+    every item has the one-year period (nothing there tells the period rule apart)."""
+    reads = list(spec.calls)
     statuses = _coverage_check(ctx, spec, items)
+    if all(s["warranty_months"] == 12 for s in statuses):
+        return None
     spec.check(
         r.reply("reply-dates", "The reply gives every item's warranty end date (YYYY-MM-DD, as asked)",
                 contains=sorted({s["warranty_end_date"] for s in statuses})),
@@ -208,10 +337,16 @@ def _coverage_spec(ctx: Context, spec: TaskSpec, items: list[tuple[dict, dict]])
              for (order, line), s in zip(items, statuses)]
     spec.reply = "Here is the warranty status of each item:\n" + "\n".join(lines)
     spec.variant = difficulty_for(len(spec.calls))
+    blind = spec.ignoring("warranty_period")
+    blind.calls = reads
+    guesses = [(order, line, one_year_end(s["purchase_date"])) for (order, line), s in zip(items, statuses)]
+    blind.reply = "All our parts carry a one-year warranty from the order date:\n" + "\n".join(
+        f"- {line['product_name']} (order {order['id']}): {'covered until' if end >= '2025-09-15' else 'expired on'} {end}"
+        for order, line, end in guesses)
     return spec
 
 
-def _coverage_one_item(ctx: Context, order: dict) -> TaskSpec:
+def _coverage_one_item(ctx: Context, order: dict) -> TaskSpec | None:
     line = ctx.rng.choice(order["lines"])
     spec = TaskSpec(customer(order["customer_id"]), request=(
         f"Is the {line['product_name']} I bought in order {order['id']} still under warranty? Until when exactly? Please give "
@@ -220,7 +355,7 @@ def _coverage_one_item(ctx: Context, order: dict) -> TaskSpec:
     return _coverage_spec(ctx, spec, [(order, line)])
 
 
-def _coverage_orders(ctx: Context, orders: list[dict]) -> TaskSpec:
+def _coverage_orders(ctx: Context, orders: list[dict]) -> TaskSpec | None:
     named = " and ".join(o["id"] for o in orders)
     spec = TaskSpec(customer(orders[0]["customer_id"]), request=(
         f"Could you tell me which of the parts from order{'s' if len(orders) > 1 else ''} {named} are still under warranty, and "
@@ -246,14 +381,24 @@ def _coverage_period(ctx: Context, history: list[dict]) -> TaskSpec | None:
             found = ctx.tool("searchOrders", customer_id=run[0]["customer_id"], created_after=after, created_before=before)["orders"]
             if sorted(o["id"] for o in found) != sorted(o["id"] for o in run):
                 continue
+            first, last = long_date(run[0]["created_at"]), long_date(run[-1]["created_at"])
             spec = TaskSpec(customer(run[0]["customer_id"]), request=(
-                f"I've bought a lot from you. Which of the items from the orders I placed between {long_date(run[0]['created_at'])} "
-                f"and {long_date(run[-1]['created_at'])} (Eastern time) are still under warranty, and until when? I keep a "
+                f"I've bought a lot from you. Which of the items from the orders I placed between {first} "
+                f"and {last} (Eastern time) are still under warranty, and until when? I keep a "
                 "spreadsheet, so dates as YYYY-MM-DD please."))
             spec.call("searchOrders", customer_id=run[0]["customer_id"], created_after=after, created_before=before)
             for order in run:
                 spec.call("getOrderDetails", order_id=order["id"])
             spec.check(r.reply("reply-oldest", f"The reply covers {run[0]['id']}, an order past the first page of searchOrders",
                                contains_any=[run[0]["id"], *[line["product_name"] for line in run[0]["lines"]]]))
-            return _coverage_spec(ctx, spec, [(order, line) for order in run for line in order["lines"]])
+            built = _coverage_spec(ctx, spec, [(order, line) for order in run for line in order["lines"]])
+            if not built:
+                continue
+            page = ctx.tool("searchOrders", customer_id=run[0]["customer_id"])["orders"]
+            blind = built.ignoring("paginate_orders")
+            blind.call("searchOrders", customer_id=run[0]["customer_id"])
+            blind.reply = (f"I looked through your orders and found none placed between {first} and {last}: your orders on "
+                           f"file run from {long_date(page[-1]['created_at'])} to {long_date(page[0]['created_at'])}, so "
+                           "there is nothing from that period to check.")
+            return built
     return None
