@@ -49,24 +49,12 @@ def _cmd_tools(args: argparse.Namespace) -> int:
     return 0
 
 
-def _task_dirs(directory: str | None) -> tuple[str | None, str | None]:
-    """(tasks dir, rubrics dir) for a user's folder: DIR/tasks + DIR/rubrics, or DIR + its sibling rubrics/."""
-    if directory is None:
-        return None, None
-    root = Path(directory)
-    if (root / "tasks").is_dir():
-        return str(root / "tasks"), str(root / "rubrics")
-    return str(root), str(root.parent / "rubrics")
-
-
 def _cmd_validate(args: argparse.Namespace) -> int:
     import pytest
 
-    from .tasks.model import shipped_data_dir
+    from .tasks.model import task_folders
 
-    tasks_dir, rubrics_dir = _task_dirs(args.directory)
-    tasks_dir = tasks_dir or str(shipped_data_dir("tasks"))
-    rubrics_dir = rubrics_dir or str(shipped_data_dir("rubrics"))
+    tasks_dir, rubrics_dir = (str(folder) for folder in task_folders(args.directory))
     if not Path(tasks_dir).is_dir():
         raise ValueError(f"no task directory at {tasks_dir}")
     # An empty config file keeps a surrounding project's pytest settings out of the user's validation run.
@@ -109,8 +97,7 @@ def format_statistics(stats: dict) -> str:
 def _cmd_tasks(args: argparse.Namespace) -> int:
     from .tasks import TaskSet
 
-    tasks_dir, rubrics_dir = _task_dirs(args.directory)
-    task_set = TaskSet(tasks_dir, rubrics_dir)
+    task_set = TaskSet.from_folder(args.directory)
     selected = task_set.select(split=args.split)
     if args.export:
         from .tasks.dataset import tasks_to_dataset

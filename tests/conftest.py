@@ -19,18 +19,18 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer() -> PreTrainedTokenizerFast:
-    """Byte-level BPE tokenizer with the Qwen3 chat template, trained in-process (see tests/tiny_model.py)."""
-    from tiny_model import build_tokenizer
+    """Byte-level BPE tokenizer with the Qwen3 chat template, trained in-process (``corecraft_env.models``)."""
+    from corecraft_env.models import build_tiny_tokenizer
 
-    return build_tokenizer()
+    return build_tiny_tokenizer()
 
 
 @pytest.fixture
 def tiny_model(tiny_tokenizer: PreTrainedTokenizerFast) -> Qwen3ForCausalLM:
     """A fresh random 2-layer Qwen3 for each test, since training mutates it."""
-    from tiny_model import build_model
+    from corecraft_env.models import build_tiny_model
 
-    return build_model(tiny_tokenizer)
+    return build_tiny_model(tiny_tokenizer)
 
 
 @pytest.fixture(scope="session")

@@ -104,10 +104,10 @@ def test_malformed_output_becomes_an_error_observation_and_the_episode_goes_on()
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory, tiny_tokenizer) -> Path:
-    from tiny_model import build_model
+    from corecraft_env.models import build_tiny_model
 
     directory = tmp_path_factory.mktemp("tiny-model")
-    build_model(tiny_tokenizer).save_pretrained(directory)
+    build_tiny_model(tiny_tokenizer).save_pretrained(directory)
     tiny_tokenizer.save_pretrained(directory)
     return directory
 

@@ -81,13 +81,13 @@ def _env_key(name: str | None) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..tasks.model import TaskFormatError
+    from ..tasks.model import TaskFormatError, task_folders
     from .runner import EvalConfig, print_summary, run_eval
     from .store import RunFileError
 
     tasks_dir, rubrics_dir = args.tasks_dir, args.rubrics_dir
-    if tasks_dir and not rubrics_dir and os.path.isdir(os.path.join(tasks_dir, "tasks")):
-        tasks_dir, rubrics_dir = os.path.join(tasks_dir, "tasks"), os.path.join(tasks_dir, "rubrics")
+    if tasks_dir and not rubrics_dir:
+        tasks_dir, rubrics_dir = (str(folder) for folder in task_folders(tasks_dir))
     config = EvalConfig(
         out=args.out, agent=args.agent, model=args.model, api_base=args.api_base, api_key=_env_key(args.api_key_env),
         temperature=args.temperature, max_tokens=args.max_tokens, agent_timeout=args.agent_timeout,

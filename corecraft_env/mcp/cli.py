@@ -9,7 +9,6 @@ import argparse
 import ipaddress
 import socket
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -42,8 +41,7 @@ def _binding(args: argparse.Namespace) -> Binding:
         if args.tasks_dir is not None:
             raise ValueError("--tasks-dir only applies with --task")
         return Binding.unbound(validate_seed(0 if args.seed is None else args.seed))
-    root = Path(args.tasks_dir) if args.tasks_dir else None
-    task_set = TaskSet(root / "tasks", root / "rubrics") if root and (root / "tasks").is_dir() else TaskSet(root)
+    task_set = TaskSet.from_folder(args.tasks_dir)
     try:
         binding = Binding.to_task(task_set, args.task)
     except KeyError as exc:
