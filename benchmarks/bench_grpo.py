@@ -41,6 +41,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 os.environ.setdefault("CORECRAFT_CACHE_DIR", tempfile.mkdtemp(prefix="corecraft-bench-"))
 
+from scripts.docblocks import write_block
+
 DEMO = ROOT / "tests" / "data" / "demo"
 TARGET_OVERHEAD, TARGET_ENV_SHARE = 0.03, 0.02
 
@@ -52,7 +54,12 @@ def make_trainer(clip_mode: str, steps: int, output_dir: str):
     from corecraft_env.models import build_tiny_model, build_tiny_tokenizer
     from corecraft_env.tasks import TaskSet
     from corecraft_env.tasks.dataset import tasks_to_dataset
-    from grpo_trainer import CorecraftGRPOConfig, CorecraftGRPOTrainer, CorecraftRollout, rubric_reward
+    from grpo_trainer import (
+        CorecraftGRPOConfig,
+        CorecraftGRPOTrainer,
+        CorecraftRollout,
+        rubric_reward,
+    )
 
     task_set = TaskSet(DEMO / "tasks")
     tasks = task_set.select()
@@ -176,14 +183,7 @@ def main() -> None:
                  f"### GRPO step: clipping overhead and environment share (`python benchmarks/bench_grpo.py`)\n\n"
                  f"{setup}\n\n{table}\n<!-- {name}:end -->")
         path = ROOT / "docs" / "results.md"
-        text = path.read_text(encoding="utf-8") if path.exists() else "# Results\n"
-        begin, end = f"<!-- {name}:begin", f"<!-- {name}:end -->"
-        if begin in text and end in text:
-            head, rest = text.split(begin, 1)
-            text = head + block + rest.split(end, 1)[1]
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-        path.write_text(text, encoding="utf-8")
+        write_block(path, name, block)
         print(f"recorded in {path}")
 
 

@@ -40,6 +40,7 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 from corecraft_env.tasks import TaskSet
 from corecraft_env.tasks.dataset import task_prompts
 from grpo_trainer.cli import LauncherArguments, build_trainer, make_parser, select_tasks
+from scripts.docblocks import write_block
 
 SMOKE = {  # a tiny budget that still runs every stage (2 optimiser steps: the second is off-policy)
     "max_steps": 2, "num_generations": 2, "per_device_train_batch_size": 2, "max_completion_length": 32,
@@ -53,7 +54,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     parser.add_argument("--config", default=str(ROOT / "examples" / "grpo_smollm2_cpu.yaml"))
     parser.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget of the whole script")
     parser.add_argument("--trials", type=int, default=2, help="sampled episodes per held-out task")
-    parser.add_argument("--max_eval_tasks", type=int, default=None, help="at most this many held-out tasks")
+    parser.add_argument("--max_eval_tasks", type=int, default=None,
+                        help="at most this many held-out tasks, spread over the families (default: all)")
     parser.add_argument("--arms", nargs="+", default=["bapo", "static"], choices=["bapo", "static", "dcpo"])
     parser.add_argument("--out", default=str(ROOT / "docs" / "results"), help="folder for metrics JSON and plot")
     parser.add_argument("--results_md", default=str(ROOT / "docs" / "results.md"))
@@ -62,6 +64,17 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
 
 
 # -- evaluation -------------------------------------------------------------------------------------------------------
+def spread_over_families(tasks: list, count: int) -> list:
+    """At most `count` tasks taken round-robin over their families (each family's tasks in id order), so a small
+    evaluation still covers every family instead of the first few in id order."""
+    by_family: dict[str, list] = {}
+    for task in sorted(tasks, key=lambda t: t.id):
+        by_family.setdefault(task.family, []).append(task)
+    rounds = max((len(group) for group in by_family.values()), default=0)
+    ordered = [group[i] for i in range(rounds) for group in by_family.values() if i < len(group)]
+    return sorted(ordered[:count], key=lambda t: t.id)
+
+
 def evaluate(trainer, tasks, trials: int, include_policy: bool, seed: int) -> dict:
     """`trials` episodes per task, sampled by the trainer's generation (eval mode), scored by the rubric."""
     from transformers import set_seed
@@ -211,18 +224,6 @@ def results_block(name: str, metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def write_block(path: Path, name: str, block: str) -> None:
-    """Replace the `<name>` block of a markdown file (or append it)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Results\n"
-    begin, end = f"<!-- {name}:begin", f"<!-- {name}:end -->"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
 # -- main -------------------------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> dict:
     import torch
@@ -238,10 +239,8 @@ def main(argv: list[str] | None = None) -> dict:
     task_set = TaskSet(env_args.tasks_dir, env_args.rubrics_dir)
     train_tasks = select_tasks(task_set, env_args, split=env_args.split, seed=seed)
     eval_tasks = select_tasks(task_set, env_args, split=env_args.eval_split, training=False)
-    if args.max_eval_tasks is not None:
-        eval_tasks = eval_tasks[: args.max_eval_tasks]
-    elif args.smoke:
-        eval_tasks = eval_tasks[:1]
+    if args.max_eval_tasks is not None or args.smoke:
+        eval_tasks = spread_over_families(eval_tasks, 1 if args.smoke else args.max_eval_tasks)
     trials = 1 if args.smoke else args.trials
     print(f"{len(train_tasks)} train tasks, {len(eval_tasks)} held-out tasks × {trials} trials; arms {args.arms}",
           flush=True)
