@@ -28,12 +28,7 @@ DEPARTMENT_WORDS = {d: [d, d.replace("_", " ")] for d in set(ESCALATION_ROUTING.
 def escalation_routing(ctx: Context) -> Iterator[TaskSpec]:
     """Escalate a ticket: the type follows from the issue and the destination from policy's routing table, even when
     the colleague names another department. The ticket is named by id, or found from the customer's e-mail."""
-    rows = ctx.db.all("SELECT t.* FROM support_ticket t WHERE t.status IN ('new', 'open', 'pending_customer') AND NOT EXISTS "
-                      "(SELECT 1 FROM escalation e WHERE e.ticket_id = t.id) ORDER BY t.id")
-    by_type: dict[str, list[dict]] = {}
-    for ticket in ctx.pick(rows):
-        if ticket["type"] in ISSUES:
-            by_type.setdefault(ticket["type"], []).append(ticket)
+    by_type = _open_tickets(ctx)
     departments = sorted(set(ESCALATION_ROUTING.values()))
     for round_ in range(8):
         for index, ticket_type in enumerate(sorted(by_type)):

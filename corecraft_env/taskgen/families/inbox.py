@@ -116,6 +116,22 @@ def ask_late_return(ctx: Context, spec: TaskSpec, person: dict, tag: str) -> tup
 QUESTIONS: tuple[Question, ...] = (ask_tracking, ask_refund, ask_warranty, ask_quote, ask_late_return)
 
 
+def ask_until(ctx: Context, spec: TaskSpec, person: dict, questions: list[Question], size: int) -> list[tuple[str, str]]:
+    """Ask ``questions`` in turn until ``size`` are answered; one that does not fit this person leaves no calls or
+    criteria behind."""
+    asked: list[tuple[str, str]] = []
+    for ask in questions:
+        if len(asked) == size:
+            break
+        before = (len(spec.calls), len(spec.criteria))
+        answered = ask(ctx, spec, person, f"-{len(asked) + 1}")
+        if answered is None:
+            del spec.calls[before[0]:], spec.criteria[before[1]:]
+            continue
+        asked.append(answered)
+    return asked
+
+
 @family("multi_question_email", "communication", "heldout", count={"easy": 2, "medium": 3, "hard": 3, "expert": 2},
         policy_rules=("no_unrequested_writes",))
 def multi_question_email(ctx: Context) -> Iterator[TaskSpec]:
@@ -125,16 +141,7 @@ def multi_question_email(ctx: Context) -> Iterator[TaskSpec]:
     for index, person in enumerate(ctx.pick(people)):
         size = index % len(QUESTIONS) + 1
         spec = TaskSpec(customer(person["id"]), request="")
-        asked = []
-        for ask in ctx.pick(QUESTIONS):
-            if len(asked) == size:
-                break
-            before = (len(spec.calls), len(spec.criteria))
-            answered = ask(ctx, spec, person, f"-{len(asked) + 1}")
-            if answered is None:
-                del spec.calls[before[0]:], spec.criteria[before[1]:]
-                continue
-            asked.append(answered)
+        asked = ask_until(ctx, spec, person, ctx.pick(QUESTIONS), size)
         if len(asked) < size:
             continue
         first = person["name"].split()[0]
@@ -181,16 +188,7 @@ def account_questions_email(ctx: Context) -> Iterator[TaskSpec]:
     for index, person in enumerate(ctx.pick(people)):
         size = (2, 3, 4, 5)[index % 4]
         spec = TaskSpec(customer(person["id"]), request="")
-        asked = []
-        for ask in [ask_ticket, *ctx.pick(ACCOUNT_QUESTIONS[1:])]:
-            if len(asked) == size:
-                break
-            before = (len(spec.calls), len(spec.criteria))
-            answered = ask(ctx, spec, person, f"-{len(asked) + 1}")
-            if answered is None:
-                del spec.calls[before[0]:], spec.criteria[before[1]:]
-                continue
-            asked.append(answered)
+        asked = ask_until(ctx, spec, person, [ask_ticket, *ctx.pick(ACCOUNT_QUESTIONS[1:])], size)
         if len(asked) < size or not any(c.name == "getOrderDetails" for c in spec.calls):
             continue
         first = person["name"].split()[0]
