@@ -43,7 +43,7 @@ def main() -> None:
     from corecraft_env.agents import OracleAgent, run_episode
     from corecraft_env.env import CorecraftEnv
     from corecraft_env.tasks import score_episode
-    from corecraft_env.tools import REGISTRY
+    from corecraft_env.tools import REGISTRY, encode_result
 
     env = CorecraftEnv(tasks_dir=str(DEMO_TASKS), max_steps=10**9)  # never truncate while timing steps
     options = {"task_id": TASK}
@@ -52,8 +52,8 @@ def main() -> None:
 
     action = {"tool": "getProduct", "arguments": {"product_id": "corvex-i7-14700"}}
     conn = env.episode.conn
-    bare = report("tool call alone (registry + json.dumps)",
-                  timed(lambda: json.dumps(REGISTRY.call(conn, action["tool"], action["arguments"]), ensure_ascii=False), args.repeat))
+    bare = report("tool call alone (registry + encode_result)",
+                  timed(lambda: encode_result(REGISTRY.call(conn, action["tool"], action["arguments"])), args.repeat))
     stepped = report("env.step(tool call as dict)", timed(lambda: env.step(action), args.repeat))
     as_text = json.dumps(action)
     stepped_text = report("env.step(tool call as JSON text)", timed(lambda: env.step(as_text), args.repeat))

@@ -3,13 +3,13 @@
 Run: python benchmarks/bench_tools.py [--seed 0] [--rounds 40] [--block 50] [--tool NAME ...]
 
 A timed call is what an agent's step pays: ``REGISTRY.call(conn, name, arguments)`` (argument validation, the tool,
-its savepoint for a write) plus ``json.dumps(result)``. Reads run on one warm episode connection. Each write is
+its savepoint for a write) plus ``encode_result(result)``, the JSON text the environment sends back. Reads run on one warm episode connection. Each write is
 undone after its timed call by rolling back a savepoint opened before it (untimed), so every call of a write sees
 the pristine world.
 
 "raw SQL" replays exactly the statements that call issued (same SQL, same parameters) with plain
 ``conn.execute(...).fetchall()`` and no Python around them: the ratio is what the tool layer (validation, dicts,
-JSON columns, the result's ``json.dumps``) costs on top of SQLite. A second table compares four tools with the
+JSON columns, the result's JSON text) costs on top of SQLite. A second table compares four tools with the
 hand-written raw lookup a minimal implementation would do (getOrderDetails: the order row, its lines and its
 payment, three queries).
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import random
 import statistics
 import tempfile
@@ -172,14 +171,14 @@ def main() -> None:
     parser.add_argument("--tool", action="append", help="only these tools (repeatable)")
     args = parser.parse_args()
 
-    from corecraft_env.tools import REGISTRY
+    from corecraft_env.tools import REGISTRY, encode_result
     from corecraft_env.tools.base import Db
     from corecraft_env.world import load_world
 
     with tempfile.TemporaryDirectory() as cache_dir:  # the world as this checkout builds it (schema, indexes), never a stale cache
         world = load_world(args.seed, cache_dir=cache_dir)
     conn = world.connect()
-    dumps = json.dumps
+    dumps = encode_result  # what the environment and the MCP server send back
 
     def open_savepoint():
         conn.execute("SAVEPOINT bench")
@@ -224,7 +223,7 @@ def main() -> None:
     sample_round_robin(cases, args.rounds, args.block)
 
     print(f"world seed {args.seed}; {args.rounds * args.block} calls per case ({args.rounds} interleaved rounds of {args.block}); "
-          f"REGISTRY.call + json.dumps, microseconds")
+          f"REGISTRY.call + encode_result, microseconds")
     header = (f"{'tool':<27} {'kind':<5} {'case':<31} {'median':>7} {'p90':>7} {'target':>6} {'ok':>3} {'SQL':>4} "
               f"{'raw SQL':>7} {'ratio':>6} {'bytes':>6}")
     print(header)
@@ -258,8 +257,9 @@ def main() -> None:
 
 def _hand_written_lookups(conn, registry) -> list[tuple[str, str, Case, Case]]:
     """Four tools against the minimal raw sqlite3 lookup answering the same question (tuples, no validation)."""
+    from corecraft_env.tools import encode_result as dumps
+
     order_id, customer_id, product_id = "ord-250813-104", "cust-0165", "zentrix-r5-7500"
-    dumps = json.dumps
     specs = [
         ("getOrderDetails", {"order_id": order_id}, "order + lines + payment (3 queries)", lambda: (
             conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone(),

@@ -31,7 +31,7 @@ from gymnasium import spaces
 from .actions import ACTION_FORMAT, ActionError, ParsedAction, parse_action
 from .tasks import Episode, Judge, Task, TaskSet, ToolEvent, score_episode
 from .tasks.criteria import ROW_KEY
-from .tools import REGISTRY
+from .tools import REGISTRY, encode_result, error_result
 from .world import World, load_world, policy_document
 from .world.store import open_image
 from .world.schema import CONTENT_TABLES
@@ -169,7 +169,7 @@ class CorecraftEnv(gym.Env[str, str]):
         except ActionError as exc:
             parsed = ParsedAction()
             info["action_error"] = str(exc)
-            observation = json.dumps({"error": {"type": "invalid_action", "message": str(exc)}})
+            observation = encode_result(error_result("invalid_action", str(exc)))
         if parsed.reply is not None:
             return self._finish(parsed.reply, info)
         if parsed.tool_calls:
@@ -213,9 +213,8 @@ class CorecraftEnv(gym.Env[str, str]):
             info["tool_calls"].append({"name": call.name, "id": call.call_id, "ok": "error" not in result})
             results.append(result)
         if len(results) == 1:
-            return json.dumps(results[0], ensure_ascii=False)
-        return json.dumps([{"tool_call_id": c.call_id, "name": c.name, "result": r} for c, r in zip(parsed.tool_calls, results)],
-                          ensure_ascii=False)
+            return encode_result(results[0])
+        return encode_result([{"tool_call_id": c.call_id, "name": c.name, "result": r} for c, r in zip(parsed.tool_calls, results)])
 
     def _finish(self, reply: str, info: dict, truncation_reason: str | None = None,
                 observation: str | None = None) -> tuple[str, float, bool, bool, dict]:

@@ -302,8 +302,8 @@ def test_malformed_tool_calls_are_error_observations(trained: Any) -> None:
         records = [r for r in rollout.records if r.task_id == task_id]
         bad = trainer.processing_class.decode(output["completion_ids"][by_script[task_id, BAD_JSON]])
         unknown = trainer.processing_class.decode(output["completion_ids"][by_script[task_id, UNKNOWN_TOOL]])
-        assert '"type": "invalid_action"' in bad and "not valid JSON" in bad
-        assert '"type": "unknown_tool"' in unknown and "launchRocket" in unknown
+        assert '"type":"invalid_action"' in bad and "not valid JSON" in bad
+        assert '"type":"unknown_tool"' in unknown and "launchRocket" in unknown
         assert sorted(r.tool_errors for r in records) == [0, 0, 1, 1]
     assert log_value(trainer, "corecraft/tool_error_rate") == pytest.approx(4 / sum(r.tool_calls for r in rollout.records))
 
@@ -371,7 +371,7 @@ def test_malformed_calls_of_every_kind_never_raise(idle_trainer: Any, task_set: 
     assert record.tool_calls == record.tool_errors == len(blocks) and not record.truncated
     text = idle_trainer.processing_class.decode(output["completion_ids"][0])
     for kind in blocks:
-        assert f'"type": "{kind.strip()}"' in text
+        assert f'"type":"{kind.strip()}"' in text
     assert record.reward == pytest.approx(replay(task_set, STATUS, script).reward)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from corecraft_env.tools import READ_TOOLS, REGISTRY, WRITE_TOOLS, ToolRegistry
+from corecraft_env.tools import READ_TOOLS, REGISTRY, WRITE_TOOLS, ToolRegistry, encode_result
 from corecraft_env.tools.base import NOW_ISO, Db, ToolError, entity_id, tool
 from corecraft_env.tools.products import add_months
 from corecraft_env.world import world_hash
@@ -172,6 +172,18 @@ def test_cli_tools_plain_prints_one_line_per_tool_with_its_kind():
 
 
 # -- the calling contract --------------------------------------------------------------------------------------------
+def test_results_encode_as_compact_json_that_decodes_to_the_same_value(conn):
+    result = REGISTRY.call(conn, "getOrderDetails", {"order_id": "ord-250813-104"})
+    text = encode_result(result)
+    assert json.loads(text) == result
+    assert text == json.dumps(result, ensure_ascii=False, separators=(",", ":"))  # the one text form, whatever encodes it
+    assert encode_result({"name": "Zoë – 4K"}) == '{"name":"Zoë – 4K"}'  # non-ASCII kept, not \u-escaped
+
+
+def test_a_value_the_fast_encoder_refuses_still_encodes():
+    assert json.loads(encode_result({"big": 2**70, 3: "non-string key"})) == {"big": 2**70, "3": "non-string key"}
+
+
 def test_arguments_may_be_a_dict_a_json_string_bytes_or_nothing(conn):
     as_dict = ok(conn, "getProduct", product_id="zentrix-r5-7500")
     assert call(conn, "getProduct", '{"product_id": "zentrix-r5-7500"}') == as_dict

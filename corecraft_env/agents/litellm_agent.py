@@ -17,6 +17,7 @@ import time
 from typing import Any, Callable
 
 from ..judge.retry import Attempts, RetriesExhausted, RetryPolicy, call_with_retries
+from ..tools import encode_result
 
 
 class AgentError(RuntimeError):
@@ -39,7 +40,7 @@ def tool_messages(calls: list[dict], observation: str) -> list[dict]:
     except ValueError:
         results = None
     if isinstance(results, list) and len(results) == len(calls) and all(isinstance(r, dict) and "result" in r for r in results):
-        return [message(call, json.dumps(r["result"], ensure_ascii=False)) for call, r in zip(calls, results, strict=True)]
+        return [message(call, encode_result(r["result"])) for call, r in zip(calls, results, strict=True)]
     return [message(call, observation) for call in calls]
 
 

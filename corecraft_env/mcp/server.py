@@ -11,7 +11,6 @@ is the result as JSON text, as the environment's observation would show it.
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from mcp.types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
-from ..tools import REGISTRY, Tool
+from ..tools import REGISTRY, Tool, encode_result
 from ..world import policy_document
 from .sessions import RESET_WORLD, SESSION_TOOLS, SUBMIT_FINAL_REPLY, Binding, Session, session_tool_call
 
@@ -60,7 +59,7 @@ def _mcp_tool(tool: Tool) -> types.Tool:
 def _call_result(result: dict) -> types.CallToolResult:
     if "error" in result:
         return types.CallToolResult(content=[types.TextContent(type="text", text=result["error"]["message"])], is_error=True)
-    return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(result, ensure_ascii=False))])
+    return types.CallToolResult(content=[types.TextContent(type="text", text=encode_result(result))])
 
 
 def build_server(binding: Binding, session_for: SessionFor) -> Server:

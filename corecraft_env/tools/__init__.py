@@ -9,7 +9,7 @@ calling contract (validation, errors as results, savepoints for writes).
 
 from . import builds, customers, knowledge, orders, payments, products, tickets
 from .base import Tool, ToolError
-from .registry import ToolRegistry, error_result
+from .registry import ToolRegistry, encode_result, error_result
 
 REGISTRY = ToolRegistry(
     [*customers.TOOLS, *orders.TOOLS, *products.TOOLS, *payments.TOOLS, *tickets.TOOLS, *builds.TOOLS, *knowledge.TOOLS]
@@ -17,4 +17,4 @@ REGISTRY = ToolRegistry(
 READ_TOOLS = tuple(t.name for t in REGISTRY if not t.writes)
 WRITE_TOOLS = tuple(t.name for t in REGISTRY if t.writes)
 
-__all__ = ["REGISTRY", "READ_TOOLS", "WRITE_TOOLS", "Tool", "ToolError", "ToolRegistry", "error_result"]
+__all__ = ["REGISTRY", "READ_TOOLS", "WRITE_TOOLS", "Tool", "ToolError", "ToolRegistry", "encode_result", "error_result"]
