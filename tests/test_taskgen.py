@@ -108,6 +108,18 @@ def test_generation_does_not_depend_on_the_hash_seed(builds):
 
 
 # -- the corpus ------------------------------------------------------------------------------------------------------------
+def test_the_shipped_corpus_meets_its_scale_targets():
+    """What `corecraft tasks --stats --json` reports: 600+ tasks, 60+ families, 20 %+ of the families held out,
+    400+ train tasks, and the expert tier at least 10 % of all tasks."""
+    result = subprocess.run([sys.executable, "-m", "corecraft_env", "tasks", "--stats", "--json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    assert stats["tasks"] >= 600 and stats["families"] >= 60 and stats["by_split"]["train"] >= 400
+    assert stats["heldout_families"] / stats["families"] >= 0.2
+    expert = sum(row["expert"] for grid in stats["grid"].values() for row in grid.values())
+    assert expert / stats["tasks"] >= 0.1
+
+
 def test_every_category_difficulty_cell_is_filled_in_both_splits(shipped):
     counts = cell_counts(shipped)
     empty = [cell for cell, n in counts.items() if n == 0]
