@@ -7,7 +7,6 @@ import json
 import os
 import sys
 import warnings
-from pathlib import Path
 from typing import Callable, Sequence
 
 
@@ -54,12 +53,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     from .tasks.model import task_folders
 
-    tasks_dir, rubrics_dir = (str(folder) for folder in task_folders(args.directory))
-    if not Path(tasks_dir).is_dir():
+    folder, rubrics_dir = task_folders(args.directory)
+    tasks_dir = str(folder)
+    if not folder.is_dir():
         raise ValueError(f"no task directory at {tasks_dir}")
     # An empty config file keeps a surrounding project's pytest settings out of the user's validation run.
     options = ["-p", "corecraft_env.validation", "-p", "no:cacheprovider", "-p", "no:faker", "-c", os.devnull, "--rootdir", tasks_dir,
-               "--corecraft-tasks", tasks_dir, "--corecraft-rubrics", rubrics_dir, "-q", "--tb=line" if args.quiet else "--tb=short"]
+               "--corecraft-tasks", tasks_dir, "-q", "--tb=line" if args.quiet else "--tb=short"]
+    if rubrics_dir is not None:  # else validation's own default: rubrics/ beside the tasks folder
+        options += ["--corecraft-rubrics", str(rubrics_dir)]
     if args.workers > 1:
         options += ["-n", str(args.workers)]
     code = pytest.main([*options, tasks_dir])

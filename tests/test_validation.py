@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from corecraft_env.tasks.model import load_task
+from corecraft_env.tasks.model import TaskSet, load_task, shipped_data_dir, task_folders
 from corecraft_env.validation import named_ids, validate_task
 
 DEMO = Path(__file__).parent / "data" / "demo"
@@ -46,6 +46,25 @@ def test_valid_tasks_pass():
     result = validate(DEMO)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_a_bare_task_folder_validates_against_the_rubrics_beside_it():
+    result = validate(DEMO / "tasks")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+def test_task_folders_leave_a_bare_folders_rubrics_to_the_reader(tmp_path):
+    assert task_folders(DEMO) == (DEMO / "tasks", DEMO / "rubrics")
+    assert task_folders(DEMO / "tasks") == (DEMO / "tasks", None)
+    assert TaskSet.from_folder(DEMO / "tasks").rubrics_dir == DEMO / "rubrics"  # the sibling rubrics/
+    # A folder of tasks written against the shipped rubrics, with no rubrics/ beside it: TaskSet's own fallback.
+    shipped = next(iter(TaskSet()))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "task.json").write_text(json.dumps(shipped.to_dict()))
+    mine = TaskSet.from_folder(tmp_path / "mine")
+    assert mine.rubrics_dir == shipped_data_dir("rubrics")
+    assert mine.rubric(shipped.rubric_id).id == shipped.rubric_id
 
 
 def test_named_ids_cover_request_and_reference_arguments():

@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
 
     tasks_dir, rubrics_dir = args.tasks_dir, args.rubrics_dir
     if tasks_dir and not rubrics_dir:
-        tasks_dir, rubrics_dir = (str(folder) for folder in task_folders(tasks_dir))
+        folder, rubrics = task_folders(tasks_dir)
+        tasks_dir, rubrics_dir = str(folder), str(rubrics) if rubrics else None
     config = EvalConfig(
         out=args.out, agent=args.agent, model=args.model, api_base=args.api_base, api_key=_env_key(args.api_key_env),
         temperature=args.temperature, max_tokens=args.max_tokens, agent_timeout=args.agent_timeout,

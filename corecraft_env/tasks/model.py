@@ -165,15 +165,16 @@ def shipped_data_dir(kind: str) -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / kind
 
 
-def task_folders(directory: str | Path | None) -> tuple[Path, Path]:
+def task_folders(directory: str | Path | None) -> tuple[Path, Path | None]:
     """(tasks folder, rubrics folder) of a user's folder: DIR/tasks and DIR/rubrics when DIR holds a ``tasks/``
-    folder, else DIR and its sibling ``rubrics/``; the shipped corpus for None."""
+    folder; else DIR and None, leaving the rubrics to the reader's own default (``TaskSet``: the sibling
+    ``rubrics/``, else the shipped rubrics; validation: the sibling ``rubrics/``); the shipped corpus for None."""
     if directory is None:
         return shipped_data_dir("tasks"), shipped_data_dir("rubrics")
     root = Path(directory)
     if (root / "tasks").is_dir():
         return root / "tasks", root / "rubrics"
-    return root, root.parent / "rubrics"
+    return root, None
 
 
 class TaskSet:
