@@ -54,12 +54,7 @@ def make_trainer(clip_mode: str, steps: int, output_dir: str):
     from corecraft_env.models import build_tiny_model, build_tiny_tokenizer
     from corecraft_env.tasks import TaskSet
     from corecraft_env.tasks.dataset import tasks_to_dataset
-    from grpo_trainer import (
-        CorecraftGRPOConfig,
-        CorecraftGRPOTrainer,
-        CorecraftRollout,
-        rubric_reward,
-    )
+    from grpo_trainer import CorecraftGRPOConfig, CorecraftGRPOTrainer, CorecraftRollout, rubric_reward
 
     task_set = TaskSet(DEMO / "tasks")
     tasks = task_set.select()

@@ -160,10 +160,9 @@ class CorecraftEnv(gym.Env[str, str]):
         }
 
     def step(self, action: str | dict) -> tuple[str, float, bool, bool, dict]:
-        if self.done or self.episode is None:
-            raise RuntimeError("this episode has ended (or never started): call reset() before step()")
+        self._require_running("step")
         self.steps += 1
-        info: dict[str, Any] = {"step": self.steps, "tool_calls": [], "action_error": None}
+        info = self._step_info()
         try:
             parsed = parse_action(action)
         except ActionError as exc:
@@ -185,9 +184,8 @@ class CorecraftEnv(gym.Env[str, str]):
         Scored as the environment scores its own truncation at ``max_steps``: empty reply, world and trajectory as
         they stand. Returns ``step``'s 5-tuple with ``truncated`` True and ``info["truncation_reason"] = reason``.
         """
-        if self.done or self.episode is None:
-            raise RuntimeError("this episode has ended (or never started): call reset() before truncate()")
-        return self._finish("", {"step": self.steps, "tool_calls": [], "action_error": None}, truncation_reason=reason)
+        self._require_running("truncate")
+        return self._finish("", self._step_info(), truncation_reason=reason)
 
     def render(self) -> str | None:
         return self._last_text if self.render_mode == "ansi" else None
@@ -199,6 +197,14 @@ class CorecraftEnv(gym.Env[str, str]):
         self.done = True
 
     # -- helpers -----------------------------------------------------------------------------------------------------
+    def _require_running(self, method: str) -> None:
+        if self.done or self.episode is None:
+            raise RuntimeError(f"this episode has ended (or never started): call reset() before {method}()")
+
+    def _step_info(self) -> dict[str, Any]:
+        """The info keys of every step (scoring adds its own when the episode ends)."""
+        return {"step": self.steps, "tool_calls": [], "action_error": None}
+
     def _run_tools(self, parsed: ParsedAction, info: dict) -> str:
         results = []
         for call in parsed.tool_calls:

@@ -323,9 +323,7 @@ def check_candidate(fam: Family, spec: TaskSpec, candidate_id: str, scratch: Pat
         return None, str(exc)
     problems = corpus_problems(spec, generated, unblinded)
     if not problems:
-        from ..validation import (
-            validate_task,  # the project's definition of a valid task (imports pytest)
-        )
+        from ..validation import validate_task  # the project's definition of a valid task (imports pytest)
 
         (scratch / f"{candidate_id}.json").write_text(json.dumps(generated.rubric), encoding="utf-8")
         problems = validate_task(Task.from_dict(generated.task, source=candidate_id), scratch)
