@@ -30,7 +30,9 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -158,13 +160,35 @@ BUILDERS: dict[str, Callable[[Path], dict]] = {
 }
 
 
+BUILD_WAIT_SECONDS = 1800  # SmolLM2's conversion takes about a minute on 2 cores; a stuck rank 0 must not hang us forever
+
+
+def _saves_nothing_here() -> bool:
+    """True on a torch.distributed rank other than 0, where transformers' ``save_pretrained`` writes no weights
+    (``PreTrainedModel.should_save_on_this_rank``): a model built there would be a folder without them."""
+    torch = sys.modules.get("torch")  # not imported: no process group can exist
+    distributed = getattr(torch, "distributed", None)
+    return bool(distributed and distributed.is_available() and distributed.is_initialized() and distributed.get_rank() != 0)
+
+
+def _wait_for_build(target: Path) -> Path:
+    """Wait for rank 0 (which every rank of a run asks for the same model) to finish building ``target``."""
+    deadline = time.monotonic() + BUILD_WAIT_SECONDS
+    while not (target / MANIFEST).is_file():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {BUILD_WAIT_SECONDS} s for rank 0 to build the local model in {target}")
+        time.sleep(0.2)
+    return target
+
+
 def local_model_path(name: str, cache_dir: str | Path | None = None) -> Path:
     """The cached Hugging Face folder of model ``name`` (a key of ``BUILDERS``), built on first use.
 
     The folder holds ``config.json``, ``model.safetensors``, the tokenizer files (with the tool-calling chat
     template described in the module docstring) and a ``corecraft_model.json`` manifest, written last: a folder
     without it is incomplete and is rebuilt. Building happens in a temporary folder under a file lock and is
-    renamed into place, so concurrent processes never see a half-written model.
+    renamed into place, so concurrent processes never see a half-written model. In a torch.distributed run only
+    rank 0 builds (transformers saves weights on rank 0 only); the other ranks wait for its manifest.
     """
     if name not in BUILDERS:
         raise KeyError(f"unknown local model {name!r}; known: {', '.join(BUILDERS)}")
@@ -172,6 +196,8 @@ def local_model_path(name: str, cache_dir: str | Path | None = None) -> Path:
     target = root / name
     if (target / MANIFEST).is_file():
         return target
+    if _saves_nothing_here():
+        return _wait_for_build(target)
     root.mkdir(parents=True, exist_ok=True)
     from filelock import FileLock  # a dependency of huggingface_hub, hence of transformers
 

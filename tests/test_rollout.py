@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -491,6 +492,30 @@ def test_tasks_to_dataset_is_trl_conversational(task_set: TaskSet) -> None:
     compact = tasks_to_dataset(task_set.select(), include_policy=False)[0]["prompt"][0]["content"]
     assert compact == compact_system_prompt() and policy_document()[:80] not in compact and len(compact) < 400
     assert len(tasks_to_dataset([])) == 0
+
+
+def _build_on_rank(rank: int, port: int, cache_dir: str) -> None:
+    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        if rank == 0:
+            time.sleep(1.0)  # rank 1 asks first, as it may in a real run
+        local_model_path("tiny-random-qwen3", cache_dir=cache_dir)
+        torch.distributed.barrier()
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_every_rank_of_a_distributed_run_gets_a_complete_local_model(tmp_path: Path) -> None:
+    """transformers writes weights on rank 0 only: a model built by rank 1 would have none (a real race when
+    `corecraft-grpo` runs in several processes), so rank 1 waits for rank 0's build."""
+    import socket
+
+    with socket.socket() as probe:  # a free port on the loopback for the process group's store
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    torch.multiprocessing.spawn(_build_on_rank, args=(port, str(tmp_path)), nprocs=2, join=True)
+    folder = tmp_path / "models" / "tiny-random-qwen3"
+    assert {"config.json", "model.safetensors", "corecraft_model.json", "tokenizer.json"} <= {p.name for p in folder.iterdir()}
 
 
 def test_local_tiny_model_is_built_once_and_resolved(tmp_path: Path) -> None:
