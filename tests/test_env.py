@@ -4,6 +4,7 @@ vector envs. Uses the two fixture tasks in tests/data/demo so it does not depend
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,15 @@ def test_scripted_oracle_episode_passes(env):
     assert [v["passed"] for v in info["score"]["verdicts"]] == [True] * 6
     with pytest.raises(RuntimeError, match="call reset"):
         env.step({"reply": "again"})
+
+
+def test_the_random_agent_acts_the_same_under_any_hash_seed():
+    """Validation and `corecraft eval --agent random` rely on it: a seed gives the same calls in every process."""
+    script = ("import json; from corecraft_env.agents import RandomAgent; agent = RandomAgent(seed=5, calls=30); "
+              "agent.reset('', {}); print(json.dumps([agent.act('', {}) for _ in range(31)]))")
+    runs = {subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True,
+                           text=True, check=True).stdout for seed in ("1", "2", "3")}
+    assert len(runs) == 1
 
 
 @pytest.mark.parametrize("agent", [NullAgent(), RandomAgent(seed=3)], ids=["null", "random"])

@@ -92,7 +92,7 @@ class RandomAgent:
             return rng.choice(schema["enum"])
         kind = schema.get("type")
         if kind == "object":
-            required = set(schema.get("required", []))
+            required = list(schema.get("required", []))  # schema order: a set's order changes with the hash seed
             optional = [k for k in schema["properties"] if k not in required and rng.random() < (0.3 if top_level else 0.5)]
             return {key: self.sample(schema["properties"][key]) for key in [*required, *optional]}
         if kind == "array":
