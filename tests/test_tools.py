@@ -1083,6 +1083,22 @@ def test_search_knowledge_base_text_query_matches_title_body_and_message_text(co
     assert ids(result["articles"]) == articles and ids(result["slack_messages"]) == messages and articles and messages
 
 
+@pytest.mark.parametrize("tag", ["a/b", "café", 'say "hi"', "back\\slash", "tab\there", ",", "plain"])
+@pytest.mark.parametrize("encode", [
+    lambda tags: json.dumps(tags),                               # the world's own encoder (ASCII escapes)
+    lambda tags: json.dumps(tags, ensure_ascii=False),           # raw UTF-8
+    lambda tags: json.dumps(tags).replace("/", "\\/"),           # an encoder that escapes "/"
+], ids=["ascii", "utf8", "escaped-slash"])
+def test_a_json_array_filter_finds_every_member_however_the_array_was_encoded(conn, tag, encode):
+    # searchKnowledgeBase(tag=...) skips rows by a plain-text prefilter before json_each decides: it must never drop
+    # a real member, nor let a near miss through (the text "," occurs inside ["x","y"] without being a member).
+    conn.execute("UPDATE knowledge_base_article SET tags = ? WHERE id = 'kb-0001'", (encode([tag, "extra"]),))
+    conn.execute("UPDATE knowledge_base_article SET tags = ? WHERE id = 'kb-0003'", (encode([f"{tag}x", "x", "y"]),))
+    found = ids(ok(conn, "searchKnowledgeBase", tag=tag, sources=["articles"], limit=200)["articles"])
+    expected = [r["id"] for r in rows(conn, "SELECT id, tags FROM knowledge_base_article ORDER BY id") if tag in json.loads(r["tags"])]
+    assert "kb-0001" in found and "kb-0003" not in found and found == expected
+
+
 def test_search_knowledge_base_filters_tag_product_deprecation_source_channel_and_time(conn):
     returns = ok(conn, "searchKnowledgeBase", tag="returns", sources=["articles"], limit=200)
     assert set(returns) == {"articles"}
