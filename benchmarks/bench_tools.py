@@ -9,8 +9,9 @@ the pristine world.
 
 "raw SQL" replays exactly the statements that call issued (same SQL, same parameters) with plain
 ``conn.execute(...).fetchall()`` and no Python around them: the ratio is what the tool layer (validation, dicts,
-JSON columns, the result's JSON text) costs on top of SQLite. A second table compares four tools with the
-hand-written raw lookup a minimal implementation would do (getOrderDetails: the order row, its lines and its
+JSON columns, the result's JSON text) costs on top of SQLite. A second table answers four tools' questions
+three ways: the tool call, the same lookup through a SQLModel ORM session (what the tools would cost had they kept the
+ORM on the hot path), and the minimal hand-written raw lookup (getOrderDetails: the order row, its lines and its
 payment, three queries).
 
 Shared machines are noisy, so the cases are sampled round-robin: each round times every case in a short block of
@@ -217,9 +218,9 @@ def main() -> None:
         cases += [tool_case, raw_case]
         rows.append((name, "write" if tool.writes else "read", label, tool_case, raw_case, len(recorder.statements), len(dumps(result))))
 
-    pairs = _hand_written_lookups(conn, REGISTRY) if not args.tool else []
-    for _, _, tool_case, raw_case in pairs:
-        cases += [tool_case, raw_case]
+    lookups = _hand_written_lookups(conn, REGISTRY) if not args.tool else []
+    for _, _, *three in lookups:
+        cases += three
     sample_round_robin(cases, args.rounds, args.block)
 
     print(f"world seed {args.seed}; {args.rounds * args.block} calls per case ({args.rounds} interleaved rounds of {args.block}); "
@@ -240,40 +241,65 @@ def main() -> None:
             print(f"{kind} cases: median of medians {statistics.median(medians):.1f} us; "
                   f"{sum(m <= target for m in medians)}/{len(medians)} within {target:.0f} us")
 
-    if pairs:
+    if lookups:
         print()
-        print("against a hand-written raw sqlite3 lookup (microseconds, median)")
-        header = f"{'tool':<18} {'tool call':>9} {'raw lookup':>10} {'ratio':>6}  raw lookup"
+        print("the same lookups through the registry, through a SQLModel ORM session, and in minimal raw sqlite3 (microseconds, median)")
+        header = f"{'tool':<18} {'tool call':>9} {'ORM session':>11} {'raw lookup':>10} {'tool/raw':>8}  raw lookup"
         print(header)
         print("-" * (len(header) + 36))
-        for name, what, tool_case, raw_case in pairs:
-            tool_median, raw_median = tool_case.median_p90()[0], raw_case.median_p90()[0]
-            print(f"{name:<18} {tool_median:9.1f} {raw_median:10.1f} {tool_median / raw_median:5.1f}x  {what}")
-        reference = pairs[0][3].median_p90()[0]
+        for name, what, tool_case, orm_case, raw_case in lookups:
+            tool_median, orm_median, raw_median = (case.median_p90()[0] for case in (tool_case, orm_case, raw_case))
+            print(f"{name:<18} {tool_median:9.1f} {orm_median:11.1f} {raw_median:10.1f} {tool_median / raw_median:7.1f}x  {what}")
+        reference = lookups[0][4].median_p90()[0]
         print(f"machine speed: the raw three-query order lookup took {reference:.1f} us here (about {REFERENCE_LOOKUP_US:.0f} us "
               f"where the targets were set), so {READ_TARGET_US:.0f}/{WRITE_TARGET_US:.0f} us there is about "
               f"{READ_TARGET_US * reference / REFERENCE_LOOKUP_US:.0f}/{WRITE_TARGET_US * reference / REFERENCE_LOOKUP_US:.0f} us here")
 
 
-def _hand_written_lookups(conn, registry) -> list[tuple[str, str, Case, Case]]:
-    """Four tools against the minimal raw sqlite3 lookup answering the same question (tuples, no validation)."""
+def _hand_written_lookups(conn, registry) -> list[tuple[str, str, Case, Case, Case]]:
+    """Four tools three ways: through the registry, as a SQLModel ORM session would do it, and as minimal raw sqlite3.
+
+    The ORM version is what the tools would be had they kept SQLModel on the hot path: a session per call (so every
+    call sees the episode's current rows), model instances turned into dicts (``model_dump``) and the same JSON text.
+    The raw version is the minimal lookup answering the question: tuples, no validation, no JSON.
+    """
+    from sqlalchemy.pool import StaticPool
+    from sqlmodel import Session, create_engine, select
+
     from corecraft_env.tools import encode_result as dumps
+    from corecraft_env.world.schema import Customer, Order, OrderLine, Payment, Product
+
+    engine = create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)  # the same episode connection
+
+    def orm(query: Callable[[Session], object]) -> Callable[[], object]:
+        def call():
+            with Session(engine) as session:
+                return dumps(query(session))
+        return call
+
+    def dump_all(models) -> list[dict]:
+        return [model.model_dump() for model in models]
 
     order_id, customer_id, product_id = "ord-250813-104", "cust-0165", "zentrix-r5-7500"
     specs = [
-        ("getOrderDetails", {"order_id": order_id}, "order + lines + payment (3 queries)", lambda: (
+        ("getOrderDetails", {"order_id": order_id}, "order + lines + payment (3 queries)", lambda s: {
+            "order": s.get(Order, order_id).model_dump(),
+            "lines": dump_all(s.exec(select(OrderLine).where(OrderLine.order_id == order_id))),
+            "payments": dump_all(s.exec(select(Payment).where(Payment.order_id == order_id)))}, lambda: (
             conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone(),
             conn.execute("SELECT * FROM order_line WHERE order_id = ?", (order_id,)).fetchall(),
             conn.execute("SELECT * FROM payment WHERE order_id = ?", (order_id,)).fetchall())),
-        ("searchOrders", {"customer_id": customer_id}, "a customer's orders, newest first", lambda: conn.execute(
+        ("searchOrders", {"customer_id": customer_id}, "a customer's orders, newest first", lambda s: {"orders": dump_all(s.exec(
+            select(Order).where(Order.customer_id == customer_id).order_by(Order.created_at.desc()).limit(10)))}, lambda: conn.execute(
             "SELECT * FROM orders WHERE customer_id = ? ORDER BY created_at DESC LIMIT 10", (customer_id,)).fetchall()),
-        ("getProduct", {"product_id": product_id}, "product row by id", lambda: conn.execute(
-            "SELECT * FROM product WHERE id = ?", (product_id,)).fetchone()),
-        ("searchCustomers", {"email": "barbara.myers"}, "customers by e-mail fragment", lambda: conn.execute(
+        ("getProduct", {"product_id": product_id}, "product row by id", lambda s: {"product": s.get(Product, product_id).model_dump()},
+         lambda: conn.execute("SELECT * FROM product WHERE id = ?", (product_id,)).fetchone()),
+        ("searchCustomers", {"email": "barbara.myers"}, "customers by e-mail fragment", lambda s: {"customers": dump_all(s.exec(
+            select(Customer).where(Customer.email.like("%barbara.myers%")).order_by(Customer.id).limit(50)))}, lambda: conn.execute(
             "SELECT * FROM customer WHERE email LIKE ? LIMIT 50", ("%barbara.myers%",)).fetchall()),
     ]
     return [(name, what, Case(f"{name}/hand", lambda name=name, arguments=arguments: dumps(registry.call(conn, name, arguments))),
-             Case(f"{name}/hand/raw", raw)) for name, arguments, what, raw in specs]
+             Case(f"{name}/orm", orm(query)), Case(f"{name}/hand/raw", raw)) for name, arguments, what, query, raw in specs]
 
 
 if __name__ == "__main__":
