@@ -72,6 +72,12 @@ WARRANTY_MONTHS = (12, 24, 36, 60, 84)
 DEFAULT_WARRANTY_MONTHS = 12
 
 
+# Every key is text (``ord-250830-110``), so a rowid table finds a row through two B-trees: the key's index, then
+# the table by rowid. Stored WITHOUT ROWID, the table is that one B-tree, ordered by its key: an id lookup or an
+# id-ordered scan reads one tree (raw SQL of the tools' reads: 0-22 % faster, none slower; see docs/tools.md).
+WITHOUT_ROWID = {"sqlite_with_rowid": False}
+
+
 def _json(default_factory: Any = list) -> Any:
     return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
 
@@ -81,6 +87,7 @@ def _json(default_factory: Any = list) -> Any:
 # ---------------------------------------------------------------------------------------------------------------
 class Employee(SQLModel, table=True):
     __tablename__ = "employee"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # emp-0001
     name: str
     email: str = Field(index=True)
@@ -93,6 +100,7 @@ class Employee(SQLModel, table=True):
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customer"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # cust-0001
     name: str = Field(index=True)
     email: str = Field(index=True)
@@ -105,6 +113,7 @@ class Customer(SQLModel, table=True):
 
 class Product(SQLModel, table=True):
     __tablename__ = "product"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # slug, e.g. coreflow-750w-gold-modular
     sku: str = Field(index=True)
     name: str
@@ -120,6 +129,7 @@ class Product(SQLModel, table=True):
 
 class Build(SQLModel, table=True):
     __tablename__ = "build"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # build-0001
     owner_type: str
     customer_id: Optional[str] = Field(default=None, foreign_key="customer.id", index=True)
@@ -132,6 +142,7 @@ class BuildComponent(SQLModel, table=True):
     """A product in a build (child rows of ``build``)."""
 
     __tablename__ = "build_component"
+    __table_args__ = WITHOUT_ROWID
     build_id: str = Field(foreign_key="build.id", primary_key=True)
     product_id: str = Field(foreign_key="product.id", primary_key=True)
     quantity: int = 1
@@ -140,7 +151,7 @@ class BuildComponent(SQLModel, table=True):
 class Order(SQLModel, table=True):
     __tablename__ = "orders"  # "order" is an SQL keyword
     # searchOrders by status, newest first: equality on status, then range and order on created_at from one index
-    __table_args__ = (Index("ix_orders_status_created_at", "status", "created_at"),)
+    __table_args__ = (Index("ix_orders_status_created_at", "status", "created_at"), WITHOUT_ROWID)
     id: str = Field(primary_key=True)  # ord-250830-110
     customer_id: str = Field(foreign_key="customer.id", index=True)
     status: str = Field(index=True)
@@ -161,6 +172,7 @@ class OrderLine(SQLModel, table=True):
     """One product line of an order (child rows of ``order``)."""
 
     __tablename__ = "order_line"
+    __table_args__ = WITHOUT_ROWID
     order_id: str = Field(foreign_key="orders.id", primary_key=True)
     line_no: int = Field(primary_key=True)
     product_id: str = Field(foreign_key="product.id", index=True)
@@ -170,6 +182,7 @@ class OrderLine(SQLModel, table=True):
 
 class Payment(SQLModel, table=True):
     __tablename__ = "payment"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # pay-000001
     order_id: str = Field(foreign_key="orders.id", index=True)
     method: str
@@ -181,6 +194,7 @@ class Payment(SQLModel, table=True):
 
 class Shipment(SQLModel, table=True):
     __tablename__ = "shipment"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # shp-000001
     order_id: str = Field(foreign_key="orders.id", index=True)
     carrier: str
@@ -193,6 +207,7 @@ class Shipment(SQLModel, table=True):
 
 class SupportTicket(SQLModel, table=True):
     __tablename__ = "support_ticket"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # tick-0001
     customer_id: str = Field(foreign_key="customer.id", index=True)
     order_id: Optional[str] = Field(default=None, foreign_key="orders.id", index=True)
@@ -212,6 +227,7 @@ class SupportTicket(SQLModel, table=True):
 
 class Refund(SQLModel, table=True):
     __tablename__ = "refund"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # ref-00001
     payment_id: str = Field(foreign_key="payment.id", index=True)
     ticket_id: Optional[str] = Field(default=None, foreign_key="support_ticket.id")
@@ -226,6 +242,7 @@ class RefundLine(SQLModel, table=True):
     """The itemised part of a refund (child rows of ``refund``)."""
 
     __tablename__ = "refund_line"
+    __table_args__ = WITHOUT_ROWID
     refund_id: str = Field(foreign_key="refund.id", primary_key=True)
     product_id: str = Field(foreign_key="product.id", primary_key=True)
     quantity: int
@@ -234,6 +251,7 @@ class RefundLine(SQLModel, table=True):
 
 class Resolution(SQLModel, table=True):
     __tablename__ = "resolution"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # res-0001
     ticket_id: str = Field(foreign_key="support_ticket.id", index=True)
     outcome: str
@@ -245,6 +263,7 @@ class Resolution(SQLModel, table=True):
 
 class Escalation(SQLModel, table=True):
     __tablename__ = "escalation"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # esc-0001
     ticket_id: str = Field(foreign_key="support_ticket.id", index=True)
     escalation_type: str
@@ -257,6 +276,7 @@ class Escalation(SQLModel, table=True):
 
 class KnowledgeBaseArticle(SQLModel, table=True):
     __tablename__ = "knowledge_base_article"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # kb-0001
     title: str
     body: str
@@ -269,6 +289,7 @@ class KnowledgeBaseArticle(SQLModel, table=True):
 
 class CompatibilityRule(SQLModel, table=True):
     __tablename__ = "compatibility_rule"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # rule-cpu-socket
     name: str
     severity: str
@@ -279,6 +300,7 @@ class CompatibilityRule(SQLModel, table=True):
 
 class SlackMessage(SQLModel, table=True):
     __tablename__ = "slack_message"
+    __table_args__ = WITHOUT_ROWID
     id: str = Field(primary_key=True)  # msg-00001
     channel: str = Field(index=True)
     author_id: str = Field(foreign_key="employee.id")
@@ -291,6 +313,7 @@ class WorldMeta(SQLModel, table=True):
     """Provenance of a built world: seed, generator version and content hash (not an entity)."""
 
     __tablename__ = "world_meta"
+    __table_args__ = WITHOUT_ROWID
     key: str = Field(primary_key=True)
     value: str
 
