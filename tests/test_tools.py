@@ -420,6 +420,9 @@ def test_time_filters_convert_offsets_to_utc_and_a_bare_end_date_includes_the_wh
     assert ids(whole_day) == ids(expected) and expected[0]["created_at"] > "2025-09-14T12:00:00Z"
     space_separated = ok(conn, "searchOrders", created_before="2025-09-14 23:59:59")["orders"]
     assert ids(space_separated) == ids(ok(conn, "searchOrders", created_before="2025-09-14")["orders"])
+    # a year below 1000 keeps its four digits, so it still sorts before every stored time as text
+    assert ids(ok(conn, "searchOrders", created_after="0999-06-01T10:00:00+02:00")["orders"]) == ids(ok(conn, "searchOrders")["orders"])
+    assert ok(conn, "searchOrders", created_before="0999-12-31")["orders"] == []
 
 
 @pytest.mark.parametrize("field, text, expected", [

@@ -122,9 +122,9 @@ def to_utc(text: str, field: str) -> str:
     """Normalise a date or date-time (any offset) to the stored UTC form ``YYYY-MM-DDTHH:MM:SSZ``."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return iso(moment)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        return moment.isoformat() + "Z"  # C-fast, unlike strftime, and pads years below 1000 to four digits
     except (ValueError, OverflowError):  # OverflowError: an offset that moves year 1 or 9999 out of range
         raise ToolError("invalid_argument", f"{field}: {text!r} is not a valid ISO-8601 date or date-time") from None
 
