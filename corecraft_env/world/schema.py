@@ -74,7 +74,7 @@ DEFAULT_WARRANTY_MONTHS = 12
 
 # Every key is text (``ord-250830-110``), so a rowid table finds a row through two B-trees: the key's index, then
 # the table by rowid. Stored WITHOUT ROWID, the table is that one B-tree, ordered by its key: an id lookup or an
-# id-ordered scan reads one tree (raw SQL of the tools' reads: 0-22 % faster, none slower; see docs/tools.md).
+# id-ordered scan reads one tree (the tools' raw SQL: up to 37 % faster; see docs/tools.md).
 WITHOUT_ROWID = {"sqlite_with_rowid": False}
 
 
