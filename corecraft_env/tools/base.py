@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -121,10 +121,7 @@ def limit(default: int = DEFAULT_LIMIT) -> dict:
 def to_utc(text: str, field: str) -> str:
     """Normalise a date or date-time (any offset) to the stored UTC form ``YYYY-MM-DDTHH:MM:SSZ``."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-        return moment.isoformat() + "Z"  # C-fast, unlike strftime, and pads years below 1000 to four digits
+        return iso(datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T")))  # without an offset: UTC
     except (ValueError, OverflowError):  # OverflowError: an offset that moves year 1 or 9999 out of range
         raise ToolError("invalid_argument", f"{field}: {text!r} is not a valid ISO-8601 date or date-time") from None
 
