@@ -149,7 +149,7 @@ class CorecraftEnv(gym.Env[str, str]):
         if self.episode is not None:
             self.episode.conn.close()
         conn = open_image(episode_image(world))
-        self.task, self.episode, self.steps, self.done = task, Episode(conn=conn), 0, False
+        self.task, self.episode, self.steps, self.done = task, Episode(conn=conn, request=task.request), 0, False
         observation = self._fit(f"Request from {task.requester['type']} {task.requester['id']}:\n\n{task.request}")
         self._last_text = observation
         return observation, {

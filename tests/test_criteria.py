@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from corecraft_env.tasks import Criterion, Episode, JudgeError, Rubric, ToolEvent, score_episode
-from corecraft_env.tasks.criteria import CHECKS, CriterionError, matches, stated_numbers
+from corecraft_env.tasks.assertions import stated_numbers
+from corecraft_env.tasks.criteria import CHECKS, CriterionError, matches
 from corecraft_env.tools import REGISTRY
 
 ORDER, PAYMENT = "ord-250823-104", "pay-000729"

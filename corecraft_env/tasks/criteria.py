@@ -15,8 +15,11 @@ from typing import Any, Callable
 
 from ..tools.base import Db
 from ..world.schema import CONTENT_TABLES, column_names
+from .assertions import MONEY_TOLERANCE, ReplyFacts, normalise_words, parse_date, read_reply, same_day, states
 
-MONEY_TOLERANCE = 0.005
+# Record field names a reply to a person never contains (snake_case columns; values such as refund_requested are not
+# column names, so a reply may still quote a status).
+FIELD_NAMES = frozenset(c for table in CONTENT_TABLES for c in column_names(table) if "_" in c)
 # Child tables are logged under their parent's id (a refund line under its refund).
 ROW_KEY = {"order_line": "order_id", "build_component": "build_id", "refund_line": "refund_id"}
 
@@ -42,6 +45,7 @@ class Episode:
     events: list[ToolEvent] = field(default_factory=list)
     final_reply: str = ""
     writes: list[tuple[str, str, str]] = field(default_factory=list)  # (table, row key, insert|update|delete)
+    request: str = ""  # the task's request, which a reply must not merely echo
 
 
 class CriterionError(ValueError):
@@ -149,8 +153,16 @@ def check_state(episode: Episode, check: dict) -> tuple[bool, str]:
 
 
 def check_no_collateral(episode: Episode, check: dict) -> tuple[bool, str]:
+    def landed(table: str, key: str, where: dict) -> bool:
+        """The written row, as it ends, meets the allow entry's column matchers (a deleted row cannot)."""
+        if not where:
+            return True
+        rows = Db(episode.conn).all(f'SELECT * FROM "{table}" WHERE "{ROW_KEY.get(table, "id")}" = ?', [key])
+        return any(_all_match(r, where) for r in rows)
+
     def allowed(table: str, key: str, op: str) -> bool:
-        return any(rule["table"] == table and key in rule.get("ids", [key]) and op in rule.get("ops", [op]) for rule in check["allow"])
+        return any(rule["table"] == table and key in rule.get("ids", [key]) and op in rule.get("ops", [op])
+                   and (op == "delete" or landed(table, key, rule.get("where", {}))) for rule in check["allow"])
 
     writes = sorted(set(episode.writes))
     stray = [f"{op} {table} {key}" for table, key, op in writes if not allowed(table, key, op)]
@@ -186,41 +198,70 @@ def check_tool_not_called(episode: Episode, check: dict) -> tuple[bool, str]:
     return True, f"{described} was not called"
 
 
-_NUMBER = re.compile(r"(?<![\w.-])-?\$?\d[\d,]*(?:\.\d+)?(?![\w-])")
+def _raw_output(reply: str) -> str | None:
+    """What in the reply looks like pasted tool output (a JSON object or a record's field name), or None."""
+    json_like = re.search(r'[{\[]\s*"|"\s*:\s*["{\[\d-]|"\s*[}\]]', reply)
+    if json_like:
+        return f"JSON text {json_like.group()!r}"
+    field_name = next((w for w in re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", reply) if w in FIELD_NAMES), None)
+    return f"the field name {field_name!r}" if field_name else None
 
 
-def stated_numbers(text: str) -> list[float]:
-    """Numbers written in ``text`` ("$1,234.50", "90", "-3.5"); digits inside ids like ord-250830-110 are not numbers."""
-    numbers = []
-    for token in _NUMBER.findall(text):
-        try:
-            numbers.append(float(token.replace("$", "").replace(",", "")))
-        except ValueError:
-            continue
-    return numbers
+ECHO_SHARE = 0.7  # a reply whose word 4-grams come from the request more than this is an echo, not an answer
+
+
+def _echo_share(reply: str, request: str) -> float:
+    """The share of the reply's word 4-grams that the request contains."""
+    def grams(text: str) -> list[tuple[str, ...]]:
+        words = normalise_words(re.sub(r"[^\w\s-]", " ", text)).split()
+        return [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+
+    said, asked = grams(reply), set(grams(request))
+    return sum(g in asked for g in said) / len(said) if said else 0.0
+
+
+def _unverified(facts: ReplyFacts, allowed: dict) -> list[str]:
+    """Facts the reply asserts that are not among ``allowed`` (ids, amounts, dates, percents), as readable strings."""
+    ids = {i.lower() for i in allowed.get("ids", [])}
+    dates = [parse_date(d) for d in allowed.get("dates", [])]
+    problems = [m for m in facts.of("id", asserted_only=True) if "ids" in allowed and m.value not in ids]
+    problems += [m for m in facts.of("date", asserted_only=True)
+                 if "dates" in allowed and not any(d and same_day(m.value, d) for d in dates)]
+    for kind, key in (("money", "amounts"), ("percent", "percents")):
+        problems += [m for m in facts.of(kind, asserted_only=True)
+                     if key in allowed and not any(abs(m.value - a) <= MONEY_TOLERANCE for a in allowed[key])]
+    return [facts.text[m.start:m.end] for m in problems]
 
 
 def check_response(episode: Episode, check: dict) -> tuple[bool, str]:
+    """The reply, read as the facts it states (``assertions.read_reply``): ids, amounts, dates and statuses match in
+    any common format, words as whole words; "not" conditions fail only on what the reply *asserts*."""
     reply = episode.final_reply or ""
-    lowered = reply.lower()
+    if not reply.strip():
+        return False, "the final reply is empty"
+    facts = read_reply(reply)
     tolerance = check.get("tolerance", MONEY_TOLERANCE)
-    numbers = stated_numbers(reply)
-    problems = [f"does not mention {s!r}" for s in check.get("contains", []) if s.lower() not in lowered]
-    if check.get("contains_any") and not any(s.lower() in lowered for s in check["contains_any"]):
+    problems = [f"does not mention {s!r}" for s in check.get("contains", []) if not states(facts, s)]
+    if check.get("contains_any") and not any(states(facts, s) for s in check["contains_any"]):
         problems.append(f"mentions none of {check['contains_any']}")
-    problems += [f"mentions {s!r}" for s in check.get("not_contains", []) if s.lower() in lowered]
+    problems += [f"asserts {s!r}" for s in check.get("not_contains", []) if states(facts, s, asserted_only=True)]
     if "matches" in check:
         try:
             if not re.search(check["matches"], reply, flags=re.IGNORECASE | re.DOTALL):
                 problems.append(f"does not match /{check['matches']}/")
         except re.error as exc:
             raise CriterionError(f"invalid regular expression {check['matches']!r}: {exc}") from None
-    # Magnitudes: "a discount of -$55.40" states 55.40.
-    magnitudes = [abs(x) for x in numbers]
-    problems += [f"does not state {n:g}" for n in check.get("numbers", []) if not any(abs(abs(n) - x) <= tolerance for x in magnitudes)]
-    problems += [f"states {n:g}" for n in check.get("not_numbers", []) if any(abs(abs(n) - x) <= tolerance for x in magnitudes)]
-    if not reply.strip():
-        return False, "the final reply is empty"
+    problems += [f"does not state {n:g}" for n in check.get("numbers", []) if not facts.states_number(n, tolerance)]
+    problems += [f"asserts {n:g}" for n in check.get("not_numbers", [])
+                 if facts.states_number(n, tolerance, asserted_only=True)]
+    if "max_chars" in check and len(reply) > check["max_chars"]:
+        problems.append(f"is {len(reply)} characters long, over the {check['max_chars']} a reply to this request needs")
+    if check.get("plain_text") and (raw := _raw_output(reply)):
+        problems.append(f"contains raw tool output ({raw})")
+    if check.get("not_echo") and _echo_share(reply, episode.request) > ECHO_SHARE:
+        problems.append(f"mostly repeats the request ({_echo_share(reply, episode.request):.0%} of its phrases)")
+    if "only_facts" in check and (unverified := _unverified(facts, check["only_facts"])):
+        problems.append(f"asserts what the records do not support: {', '.join(unverified[:5])}")
     return (False, "reply " + "; ".join(problems)) if problems else (True, "reply meets every text condition")
 
 
