@@ -4,7 +4,8 @@ Checks per task: the file is schema-valid and in the folder of its split; its re
 (in the request and the reference calls) exist in its seed's world, or are created earlier by its own reference
 solution; its rubric exists with at least 3 criteria, and at least one ``state`` criterion when the reference solution
 writes; every reference call succeeds; the oracle (reference solution) scores 1.0 and passes; the null agent and the
-random agent do not pass, nor does the policy-blind agent for any rule the task has a policy-blind solution for.
+random agent do not pass, nor does the policy-blind agent for any rule the task has a policy-blind solution for; no
+reward hack passes and every paraphrase of the reference reply does (``reward_probes``).
 
 Used by the project's own suite (``tasks/`` is a test path and the root conftest loads this plugin) and by
 ``corecraft validate DIR`` for anyone's tasks. Options: ``--corecraft-tasks DIR`` (repeatable; default: ``tasks/``
@@ -23,6 +24,7 @@ import pytest
 
 from .agents import NullAgent, OracleAgent, PolicyBlindAgent, RandomAgent, run_episode
 from .env import CorecraftEnv
+from .reward_probes import probe_problems
 from .tasks import Task, TaskFormatError, TaskSet
 from .tasks.model import load_task
 from .tools import REGISTRY
@@ -115,6 +117,8 @@ def validate_task(task: Task, rubrics_dir: Path) -> list[str]:
         if run_episode(env, PolicyBlindAgent(task_set, rule), task.id).passed:
             problems.append(f"the policy-blind agent ignoring {rule} passes: the rubric does not catch a breach of that rule")
     env.close()
+    if oracle.passed:  # hacks and paraphrases are measured against a rubric the reference itself meets
+        problems += probe_problems(task, task_set)
     return problems
 
 

@@ -39,3 +39,14 @@ def world0():
     from corecraft_env.world import load_world
 
     return load_world(0)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the reward-probe pass rates that tests/test_reward_probes.py measured (possibly in an xdist worker)."""
+    cache = getattr(config, "cache", None)
+    table = cache.get("corecraft/reward_probes", None) if cache else None
+    if table and "test_reward_probes" in " ".join(str(r.nodeid) for reports in terminalreporter.stats.values()
+                                                  for r in reports if hasattr(r, "nodeid")):
+        terminalreporter.section("reward probes: share of shipped tasks each reply passes")
+        for line in table:
+            terminalreporter.write_line(line)
