@@ -73,7 +73,7 @@ def test_scripted_oracle_episode_passes(env):
     observation, reward, terminated, truncated, info = env.step(actions[-1])
     assert terminated and not truncated
     assert reward == 1.0 and info["passed"] is True
-    assert [v["passed"] for v in info["score"]["verdicts"]] == [True] * 6
+    assert [v["passed"] for v in info["score"]["verdicts"]] == [True] * 8
     with pytest.raises(RuntimeError, match="call reset"):
         env.step({"reply": "again"})
 
@@ -171,8 +171,9 @@ def test_max_steps_truncates_and_still_scores():
     assert truncated and not terminated
     assert info["passed"] is False and info["truncation_reason"] == "no final reply after 2 steps"
     by_id = {v["criterion_id"]: v["passed"] for v in info["score"]["verdicts"]}
-    assert by_id == {"looked_up": True, "tracking": False, "status": False, "no_writes": True}
-    assert reward == pytest.approx(0.5)
+    assert by_id == {"looked_up": True, "tracking": False, "status": False, "reply_form": False, "reply_facts": False,
+                     "no_writes": True}
+    assert reward == pytest.approx(2 / 6)
 
 
 def test_truncate_ends_the_episode_from_outside_and_scores_it_as_it_stands():
@@ -181,7 +182,7 @@ def test_truncate_ends_the_episode_from_outside_and_scores_it_as_it_stands():
     env.step({"tool": "getOrderDetails", "arguments": {"order_id": "ord-250906-106"}})
     observation, reward, terminated, truncated, info = env.unwrapped.truncate("token_budget")  # gym wrappers do not forward it
     assert (terminated, truncated) == (False, True) and info["truncation_reason"] == "token_budget"
-    assert info["final_reply"] == "" and info["passed"] is False and reward == pytest.approx(0.5)
+    assert info["final_reply"] == "" and info["passed"] is False and reward == pytest.approx(2 / 6)
     with pytest.raises(RuntimeError, match="call reset"):
         env.unwrapped.truncate("again")
     with pytest.raises(RuntimeError, match="call reset"):
@@ -243,6 +244,6 @@ def test_vector_envs_step_independent_episodes(vector_cls, kwargs):
         lookup = json.dumps({"tool": "getOrderDetails", "arguments": {"order_id": "ord-250906-106"}})
         observations, rewards, terminated, truncated, _ = envs.step((lookup, json.dumps({"reply": ""})))
         assert json.loads(observations[0])["order"]["id"] == "ord-250906-106"
-        assert list(terminated) == [False, True] and rewards[1] == pytest.approx(0.25)  # no lookup, empty reply: 1 of 4
+        assert list(terminated) == [False, True] and rewards[1] == pytest.approx(1 / 6)  # no lookup, empty reply: 1 of 6
     finally:
         envs.close()

@@ -161,7 +161,7 @@ def test_every_policy_rule_is_a_trap_somewhere(shipped):
 def test_rubrics_check_writes_and_forbid_unrequested_ones(shipped, rubrics):
     for task in shipped:
         criteria = rubrics[task["rubric_id"]]["criteria"]
-        assert 4 <= len(criteria) <= 15, task["id"]
+        assert 4 <= len(criteria) <= 18, task["id"]
         collateral = [c for c in criteria if c["kind"] == "no_collateral"]
         assert len(collateral) == 1, task["id"]
         writes = [c for c in task["reference_solution"]["tool_calls"] if REGISTRY[c["name"]].writes]
@@ -194,7 +194,7 @@ def _tracking_spec(reply: str, criteria: int = 3, blind_reply: str | None = "It 
 
 def test_run_family_keeps_valid_candidates_and_drops_the_rest_with_reasons():
     good = "Order ord-250911-102 is in transit with UPS, tracking UP1021733211859."
-    specs = [_tracking_spec("It's on its way."), _tracking_spec(good, criteria=2), _tracking_spec(good, blind_reply=None),
+    specs = [_tracking_spec("It's on its way."), _tracking_spec(good, criteria=1), _tracking_spec(good, blind_reply=None),
              _tracking_spec(good, blind_reply=good), _tracking_spec(good), _tracking_spec(good)]
     conn = read_only_world()
     try:
@@ -202,15 +202,19 @@ def test_run_family_keeps_valid_candidates_and_drops_the_rest_with_reasons():
     finally:
         conn.close()
     assert [g.task["id"] for g in result.kept] == ["toy-family-001", "toy-family-002"]
-    assert result.kept[0].task["reference_solution"]["final_reply"] == good
-    assert result.kept[0].task["difficulty"] == "easy"
-    assert result.kept[0].task["policy_blind"] == {"tools_only": {"tool_calls": [], "final_reply": "It was delivered yesterday, as you said."}}
+    first = result.kept[0]
+    assert first.task["reference_solution"]["final_reply"] == good
+    assert first.task["difficulty"] == "easy"
+    # The agent that answers right without looking anything up (candidate 4) no longer passes: read-only rubrics
+    # require the lookup that holds the answer, so a remembered answer fails.
+    assert first.task["policy_blind"] == {"tools_only": {"tool_calls": [], "final_reply": good}}
+    consulted = next(c for c in first.rubric["criteria"] if c["id"] == "consulted")
+    assert consulted["check"] == {"name": "getOrderDetails", "arguments": {"order_id": "ord-250911-102"}}
     reasons = dict(result.dropped)
     assert "scores" in reasons["toy-family-c001"] and "tracking" in reasons["toy-family-c001"]
-    assert "3 criteria" in reasons["toy-family-c002"]
+    assert "2 criteria of the family's own" in reasons["toy-family-c002"]
     assert "no policy-blind solution for tools_only" in reasons["toy-family-c003"]
-    assert "policy-blind agent ignoring tools_only passes" in reasons["toy-family-c004"]
-    assert len(result.dropped) == 4
+    assert len(result.dropped) == 3
 
 
 def test_family_registration_rejects_unknown_rules_and_categories():

@@ -83,7 +83,7 @@ def test_unsatisfiable_rubric_is_reported(broken):
     edit(rubric_file(broken), lambda r: r["criteria"][0]["check"]["expect"].update(amount=1.23))
     result = validate(broken)
     assert result.returncode == 1
-    assert "the reference solution scores 0.833, not 1.0; failing criteria: refund (" in result.stdout
+    assert "the reference solution scores 0.875, not 1.0; failing criteria: refund (" in result.stdout
     assert "amount = 68.39, expected 1.23" in result.stdout
 
 
@@ -104,7 +104,7 @@ def test_weak_rubric_that_the_null_agent_passes_is_reported(broken):
 
 
 def test_too_few_criteria_and_missing_state_criterion(broken, world0):
-    edit(rubric_file(broken), lambda r: r.update(criteria=[c for c in r["criteria"] if c["kind"] == "response"]))
+    edit(rubric_file(broken), lambda r: r.update(criteria=[c for c in r["criteria"] if c["id"] == "reply"]))
     problems = validate_task(load_task(task_file(broken)), broken / "rubrics")
     assert "rubric demo-partial-return-001 has 1 criteria; at least 3 are required" in problems
     assert any("the reference solution writes (createRefund, updateOrderStatus, updatePaymentStatus) but the rubric has no state criterion" in p

@@ -44,12 +44,13 @@ from ..tools import REGISTRY
 from ..tools.base import Db
 from ..world import load_world
 from .blind import policy_blind
+from .integrity import FRAMEWORK_CRITERIA, discriminating_judges, integrity_criteria, landing_rules
 from .rubric import no_collateral
 
 log = logging.getLogger("corecraft_env.taskgen")
 
 WORLD_SEED = 0
-MIN_CRITERIA, MAX_CRITERIA = 4, 15
+MIN_CRITERIA, MAX_CRITERIA = 3, 18  # the family's own (no_collateral included); all criteria
 OVERPRODUCTION = 3  # candidates drawn per wanted task, so dropped instances can be replaced
 MAX_CANDIDATES = 500  # per family: a generator that never runs dry cannot stall the build
 
@@ -279,9 +280,11 @@ def corpus_problems(spec: TaskSpec, generated: Generated, unblinded: list[str]) 
     candidate has no policy-blind solution for)."""
     criteria = generated.rubric["criteria"]
     kinds = [c["kind"] for c in criteria]
+    own = [c for c in criteria if c["id"] not in FRAMEWORK_CRITERIA]
     problems = []
-    if not MIN_CRITERIA <= len(criteria) <= MAX_CRITERIA:
-        problems.append(f"{len(criteria)} criteria; a rubric has {MIN_CRITERIA}-{MAX_CRITERIA}")
+    if len(own) < MIN_CRITERIA or len(criteria) > MAX_CRITERIA:
+        problems.append(f"{len(own)} criteria of the family's own and {len(criteria)} in all; a rubric has at least "
+                        f"{MIN_CRITERIA} of its own (no_collateral included) and at most {MAX_CRITERIA} in all")
     if spec.writes_anything and "state" not in kinds:
         problems.append("the reference solution writes but no state criterion checks it")
     if not spec.writes_anything and spec.writes:
@@ -343,6 +346,8 @@ def run_family(fam: Family, conn: sqlite3.Connection) -> FamilyResult:
             if taken[spec.variant] >= fam.quota[spec.variant]:
                 continue
             candidate_id = f"{fam.slug}-c{index:03d}"
+            spec.criteria = discriminating_judges(spec) + integrity_criteria(spec, ctx)
+            spec.writes = landing_rules(spec)
             blind, unblinded = policy_blind(fam.policy_rules, spec, ctx)
             generated, reason = check_candidate(fam, spec, candidate_id, Path(scratch), blind, unblinded)
             if generated is None:

@@ -10,7 +10,7 @@ from ...tools.orders import ORDERS_PAGE
 from ...world import NOW
 from ...world.generator import parse_iso
 from ...world.pricing import LOYALTY_DISCOUNT_RATES, quote, to_cents
-from ...tasks.criteria import stated_numbers
+from ...tasks.assertions import stated_numbers
 from .. import rubric as r
 from ..core import Context, TaskSpec, customer, difficulty_for, employee, family
 from ..facts import EASTERN, eastern_window, long_date, money

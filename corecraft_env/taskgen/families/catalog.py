@@ -26,7 +26,7 @@ WRONG = ["not correct", "isn't correct", "is not correct", "not quite", "actuall
 
 
 def _numbers_in(text: str) -> set[float]:
-    from ...tasks.criteria import stated_numbers
+    from ...tasks.assertions import stated_numbers
     return {abs(x) for x in stated_numbers(text)}
 
 

@@ -99,7 +99,7 @@ def defect_ticket_return_close(ctx: Context) -> Iterator[TaskSpec]:
         spec = TaskSpec(employee(agent["id"]), request=(
             f"Ticket {ticket['id']}: troubleshooting got nowhere, the {line['product_name']} is simply faulty. The customer has "
             "the original packaging and there's no damage. I think this is a warranty job - can you sort it out for them and "
-            "close the ticket?"))
+            "close the ticket? Put me down as the resolver."))
         spec.call("searchTickets", ticket_id=ticket["id"])
         spec.call("getOrderDetails", order_id=order["id"])
         plan = return_refund(spec, ctx, order, returned, reason="defective", ticket_id=ticket["id"], check_reason=True,

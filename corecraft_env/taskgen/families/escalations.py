@@ -60,7 +60,7 @@ def escalation_routing(ctx: Context) -> Iterator[TaskSpec]:
                           f"policy routes {escalation_type} escalations there.")
             if suggested:
                 spec.check(r.judge("reply-routing", f"The reply explains why it went to {destination} rather than {suggested}",
-                                   r.reply("fallback", "mentions the routing policy", contains_any=["policy", "rout", "owns", "handles"])))
+                                   r.reply("fallback", "mentions the routing policy", contains_any=["policy", "route", "routing", "owns", "handles"])))
                 spec.reply += f" {suggested.replace('_', ' ').capitalize()} doesn't handle this type, so I didn't send it there."
             else:
                 spec.check(r.judge("reply-clear", "The reply says clearly what was escalated, as what type, and where",

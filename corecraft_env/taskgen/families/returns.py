@@ -38,7 +38,7 @@ DAMAGE = (  # (what the customer says, words a correct refusal uses, the conditi
     ("I knocked a glass of water over it, so it got a bit wet, but otherwise it's fine.", ["liquid", "water", "wet"], "liquid damage"),
     ("I threw the box away already, but the item itself is fine.", ["packaging", "box"], "missing original packaging"),
     ("I dropped it while installing and one corner is cracked.", ["damage", "crack"], "physical damage"),
-    ("I modded it a bit (reflashed the firmware and swapped the fans), but I'd like to return it.", ["modif", "modded", "firmware"],
+    ("I modded it a bit (reflashed the firmware and swapped the fans), but I'd like to return it.", ["modified", "modification", "modded", "firmware"],
      "modification"),
 )
 WHY = ("Plans changed and I no longer need it.", "I found a better fit for my build.", "It turned out to be more than I need.",

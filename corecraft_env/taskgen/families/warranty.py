@@ -15,7 +15,7 @@ from .returns import returnable_orders
 SYMPTOMS = ("won't power on at all", "keeps crashing under load", "started making a loud clicking noise",
             "is no longer detected by my PC")
 EXCLUSIONS = (  # (what the customer says, words a correct denial uses, categories it makes sense for)
-    ("I'll be honest, I had it overclocked well past stock settings for a benchmark run when it died.", ["overclock"],
+    ("I'll be honest, I had it overclocked well past stock settings for a benchmark run when it died.", ["overclocked", "overclocking"],
      ("cpu", "gpu", "memory")),
     ("I knocked a drink over my desk and some of it got inside.", ["liquid", "spill", "drink"],
      ("keyboard", "mouse", "monitor", "psu", "prebuilt", "workstation")),
@@ -26,7 +26,7 @@ EXCLUSIONS = (  # (what the customer says, words a correct denial uses, categori
 )
 
 
-EXCLUDED = {"overclock": "damage from overclocking (an unauthorised modification)", "liquid": "liquid damage",
+EXCLUDED = {"overclocked": "damage from overclocking (an unauthorised modification)", "liquid": "liquid damage",
             "physical": "physical damage", "installation": "faults caused by improper installation"}
 
 
