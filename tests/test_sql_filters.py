@@ -6,7 +6,7 @@ import pytest
 
 from corecraft_env.tasks import criteria
 from corecraft_env.tasks.criteria import ROW_KEY, Episode, _all_match, _table_rows, check_state
-from corecraft_env.tasks.sql_filters import matcher_sql, where_sql
+from corecraft_env.tasks.sql_filters import MAX_PLACEHOLDERS, matcher_sql, where_sql
 from corecraft_env.tools.base import Db
 from corecraft_env.world import load_world
 
@@ -102,3 +102,12 @@ def test_new_only_reads_only_the_inserted_rows(episode: Episode) -> None:
     assert condition == "1"
     rows = _table_rows(episode, {"table": "refund", "new_only": True})[1]
     assert [r["id"] for r in rows] == ["ref-00001", "ref-00002"]
+
+
+def test_long_in_lists_go_as_one_json_parameter(episode: Episode):
+    ids = [row[0] for row in episode.conn.execute('SELECT id FROM "orders" ORDER BY id')][::3]
+    assert len(ids) > MAX_PLACEHOLDERS
+    check = {"table": "orders", "where": {"id": {"in": [*ids, "ord-999999-999"]}}}
+    condition, params = where_sql(check["where"])
+    assert "json_each" in condition and len(params) == 1
+    assert _table_rows(episode, check)[1] == rows_by_python(episode, check)
