@@ -130,9 +130,10 @@ def where_sql(where: dict) -> Condition:
 
 
 @cache
-def primary_key_order(table: str) -> str:
-    """``ORDER BY`` the table's primary key: rows come in the same order whichever index SQLite picks."""
-    return "ORDER BY " + ", ".join(f'"{column.name}"' for column in CONTENT_TABLES[table].__table__.primary_key.columns)
+def primary_key(table: str) -> tuple[str, ...]:
+    """The primary key's columns: what rows are ordered by, so they come in the same order whichever index SQLite
+    picks."""
+    return tuple(column.name for column in CONTENT_TABLES[table].__table__.primary_key.columns)
 
 
 # Up to this many values an IN list has one placeholder each (SQLite compiles it in about a third of the time of a
