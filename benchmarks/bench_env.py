@@ -52,6 +52,18 @@ def timed(function, repeat: int) -> list[float]:
     return sorted(samples)
 
 
+def paired_difference_us(first, second, repeat: int) -> float:
+    """Median over ``repeat`` pairs of (time of ``first`` − time of ``second``), the two run back to back."""
+    differences = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        first()
+        middle = time.perf_counter()
+        second()
+        differences.append((middle - start) - (time.perf_counter() - middle))
+    return statistics.median(differences) * 1e6
+
+
 def median_us(samples: list[float]) -> float:
     return statistics.median(samples) * 1e6
 
@@ -137,18 +149,19 @@ def steps(repeat: int) -> None:
         result = REGISTRY.call(conn, tool, arguments)
         text = encode_result(result)
         call = median_us(timed(lambda: encode_result(REGISTRY.call(conn, tool, arguments)), max(repeat // 10, 50)))
-        # The env's own work: a step whose tool answers at once with the recorded result, less encoding that result.
+        # The env's own work: a step whose tool answers at once with the recorded result, less encoding that result,
+        # timed back to back (the median of the paired differences does not drift with the machine's load).
         REGISTRY.call = lambda conn, name, args, result=result: result
         try:
-            step = median_us(timed(lambda: env.step({"tool": tool, "arguments": arguments}), repeat))
+            step = paired_difference_us(lambda: env.step({"tool": tool, "arguments": arguments}),
+                                        lambda: encode_result(result), repeat)
         finally:
             del REGISTRY.call
-        encode = median_us(timed(lambda: encode_result(result), repeat))
-        scan = median_us(timed(lambda: fit_observation(text, limit, scan=True), repeat)) - \
-            median_us(timed(lambda: fit_observation(text, limit, scan=False), repeat))
-        overheads[label] = step - encode
-        row(f"step overhead above the tool call, {label}", f"{step - encode:.1f} µs",
-            f"previous (scan every result): {step - encode + scan:.1f} µs; the tool call itself: {call:,.0f} µs "
+        scan = paired_difference_us(lambda: fit_observation(text, limit, scan=True),
+                                    lambda: fit_observation(text, limit, scan=False), repeat)
+        overheads[label] = step
+        row(f"step overhead above the tool call, {label}", f"{step:.1f} µs",
+            f"previous (scan every result): {step + scan:.1f} µs; the tool call itself: {call:,.0f} µs "
             f"({len(text):,} characters)")
     small, largest = overheads[STEP_CASES[0][0]], overheads[STEP_CASES[-1][0]]
     row("step overhead, 52 KB default page ÷ 375-character result", f"{largest / small:.2f}x", "target ≤ 2x")
