@@ -144,7 +144,7 @@ MAX_PLACEHOLDERS = 256
 def keys_among(column: str, keys: list[str]) -> Condition:
     """Rows whose ``column`` is one of ``keys`` (an index lookup when the column is indexed)."""
     if len(keys) <= MAX_PLACEHOLDERS:
-        return f'"{column}" IN ({", ".join("?" * len(keys))})', list(keys)
+        return f'"{column}" IN ({", ".join(["?"] * len(keys))})', list(keys)
     return f'"{column}" IN (SELECT value FROM json_each(?))', [json.dumps(keys)]
 
 
