@@ -32,6 +32,7 @@ from .actions import ACTION_FORMAT, ActionError, ParsedAction, parse_action
 from .tasks import Episode, Judge, Task, TaskSet, ToolEvent, score_episode
 from .tasks.criteria import ROW_KEY
 from .tools import REGISTRY, encode_result, error_result
+from .tools.base import Db
 from .world import World, load_world, policy_document
 from .world.store import open_image
 from .world.schema import CONTENT_TABLES
@@ -63,6 +64,35 @@ def _outside_charset() -> re.Pattern:
             ranges.append(re.escape(chr(start)) + ("-" + re.escape(chr(previous)) if previous > start else ""))
             start = current
     return re.compile(f"[^{''.join(ranges)}]")
+
+
+def contains_outside_charset(value: Any) -> bool:
+    """Whether any string in ``value`` (a str, or the keys and values of nested dicts and lists) holds a character
+    outside ``printable_charset()``. Numbers, booleans and None encode as ASCII and cannot."""
+    if isinstance(value, str):
+        return _outside_charset().search(value) is not None
+    if isinstance(value, dict):
+        return any(contains_outside_charset(key) or contains_outside_charset(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(contains_outside_charset(item) for item in value)
+    return False
+
+
+def fit_observation(text: str, max_chars: int, scan: bool = True) -> str:
+    """``text`` inside an observation space of ``max_chars`` characters: with ``scan``, characters outside the charset
+    become U+FFFD; text over the limit is cut with a marker saying so. ``scan=False`` is for text known to hold only
+    charset characters (see ``CorecraftEnv.step``): then the cost does not depend on the text's length."""
+    if scan:
+        text = _outside_charset().sub("\ufffd", text)
+    if len(text) <= max_chars:
+        return text
+    marker = f"\n[observation truncated: {len(text) - max_chars + 120} characters omitted; narrow the query with filters or limit]"
+    return text[: max_chars - len(marker)] + marker
+
+
+def request_text(task: Task) -> str:
+    """The request as ``reset`` presents it (before ``fit_observation``)."""
+    return f"Request from {task.requester['type']} {task.requester['id']}:\n\n{task.request}"
 
 
 @cache
@@ -105,6 +135,24 @@ def episode_image(world: World) -> bytes:
         return _images[world.seed]
 
 
+_text_in_charset: dict[int, bool] = {}
+
+
+def world_text_in_charset(world: World) -> bool:
+    """Whether every text of the world (JSON columns decoded) lies in ``printable_charset()``; checked once per seed.
+
+    Tool results are built from the world's text, the tools' own messages and the agent's arguments; when the first
+    is in the charset, only the agent's input can put a character outside it into an observation."""
+    with _images_lock:
+        if world.seed not in _text_in_charset:
+            conn = world.connect()
+            db = Db(conn)
+            _text_in_charset[world.seed] = not any(contains_outside_charset(db.all(f'SELECT * FROM "{table}"'))
+                                                   for table in CONTENT_TABLES)
+            conn.close()
+        return _text_in_charset[world.seed]
+
+
 class CorecraftEnv(gym.Env[str, str]):
     """The Corecraft-v0 environment. See the module docstring for the episode, spaces and ``info`` keys."""
 
@@ -118,7 +166,8 @@ class CorecraftEnv(gym.Env[str, str]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         if not isinstance(max_steps, int) or max_steps < 1:
             raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-        self.tasks = task_set if task_set is not None else TaskSet(tasks_dir, rubrics_dir)
+        self.tasks = task_set if task_set is not None else TaskSet.shared(tasks_dir, rubrics_dir)
+        self.tasks.check_rubrics()
         pool = [self.tasks.get(t) for t in task_ids] if task_ids else self.tasks.select(split=split)
         if not pool:
             raise ValueError(f"no tasks for split={split!r} in {self.tasks.tasks_dir or 'the given task set'}")
@@ -133,6 +182,7 @@ class CorecraftEnv(gym.Env[str, str]):
         self.steps = 0
         self.done = True
         self._last_text = ""
+        self._scan_results = True  # whether tool results may hold characters outside the charset (see step)
 
     # -- Gymnasium API -----------------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
@@ -150,7 +200,8 @@ class CorecraftEnv(gym.Env[str, str]):
             self.episode.conn.close()
         conn = open_image(episode_image(world))
         self.task, self.episode, self.steps, self.done = task, Episode(conn=conn, request=task.request), 0, False
-        observation = self._fit(f"Request from {task.requester['type']} {task.requester['id']}:\n\n{task.request}")
+        self._scan_results = not world_text_in_charset(world)
+        observation = self._fit(request_text(task), scan=True)
         self._last_text = observation
         return observation, {
             "task_id": task.id, "family": task.family, "category": task.category, "difficulty": task.difficulty,
@@ -160,6 +211,9 @@ class CorecraftEnv(gym.Env[str, str]):
         }
 
     def step(self, action: str | dict) -> tuple[str, float, bool, bool, dict]:
+        """One action. A tool result is encoded once and handed out as it is: it is scanned for characters outside the
+        charset only when the episode's world has any, or once this episode's actions have carried any (the agent's
+        text can come back in a result), and an invalid action's message is always scanned."""
         self._require_running("step")
         self.steps += 1
         info = self._step_info()
@@ -173,9 +227,11 @@ class CorecraftEnv(gym.Env[str, str]):
             return self._finish(parsed.reply, info)
         if parsed.tool_calls:
             observation = self._run_tools(parsed, info)
+        scan = self._scan_results or info["action_error"] is not None
         if self.steps >= self.max_steps:
-            return self._finish("", info, truncation_reason=f"no final reply after {self.max_steps} steps", observation=observation)
-        self._last_text = self._fit(observation)
+            return self._finish("", info, truncation_reason=f"no final reply after {self.max_steps} steps",
+                                observation=observation, scan=scan)
+        self._last_text = self._fit(observation, scan=scan)
         return self._last_text, 0.0, False, False, info
 
     def truncate(self, reason: str) -> tuple[str, float, bool, bool, dict]:
@@ -214,6 +270,8 @@ class CorecraftEnv(gym.Env[str, str]):
                     arguments = json.loads(arguments)
                 except ValueError:
                     pass  # the registry explains the bad JSON
+            if not self._scan_results and (contains_outside_charset(call.name) or contains_outside_charset(arguments)):
+                self._scan_results = True  # stored or echoed, the agent's text may come back in this or a later result
             result = REGISTRY.call(self.episode.conn, call.name, arguments)
             self.episode.events.append(ToolEvent(call.name, arguments, result))
             info["tool_calls"].append({"name": call.name, "id": call.call_id, "ok": "error" not in result})
@@ -222,8 +280,8 @@ class CorecraftEnv(gym.Env[str, str]):
             return encode_result(results[0])
         return encode_result([{"tool_call_id": c.call_id, "name": c.name, "result": r} for c, r in zip(parsed.tool_calls, results)])
 
-    def _finish(self, reply: str, info: dict, truncation_reason: str | None = None,
-                observation: str | None = None) -> tuple[str, float, bool, bool, dict]:
+    def _finish(self, reply: str, info: dict, truncation_reason: str | None = None, observation: str | None = None,
+                scan: bool = True) -> tuple[str, float, bool, bool, dict]:
         episode = self.episode
         episode.final_reply = reply
         episode.writes = [tuple(row) for row in episode.conn.execute(f"SELECT table_name, row_key, op FROM {_CHANGE_LOG}")]
@@ -233,16 +291,11 @@ class CorecraftEnv(gym.Env[str, str]):
         if truncation_reason is not None:
             info["truncation_reason"] = truncation_reason
         self._last_text = self._fit(observation if observation is not None else
-                                    f"Episode over. Reward {score.reward:.3f}, {'passed' if score.passed else 'not passed'}.")
+                                    f"Episode over. Reward {score.reward:.3f}, {'passed' if score.passed else 'not passed'}.",
+                                    scan=scan)
         truncated = truncation_reason is not None
         return self._last_text, score.reward, not truncated, truncated, info
 
-    def _fit(self, text: str) -> str:
-        """Keep observations inside the observation space: characters outside its charset become U+FFFD (the world's
-        own text never needs that; an agent's stored text might), and over-long ones are cut with a marker saying so."""
-        text = _outside_charset().sub("\ufffd", text)
-        limit = self.observation_space.max_length
-        if len(text) <= limit:
-            return text
-        marker = f"\n[observation truncated: {len(text) - limit + 120} characters omitted; narrow the query with filters or limit]"
-        return text[: limit - len(marker)] + marker
+    def _fit(self, text: str, scan: bool) -> str:
+        """Keep observations inside the observation space (see ``fit_observation``)."""
+        return fit_observation(text, self.observation_space.max_length, scan)

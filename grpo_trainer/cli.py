@@ -166,7 +166,7 @@ def build_trainer(script_args: Any, training_args: CorecraftGRPOConfig, model_ar
         warnings.warn("dataset_name / datasets are ignored: corecraft-grpo trains on Corecraft tasks "
                       "(tasks_dir, split, families, difficulties, task_ids).", UserWarning, stacklevel=2)
 
-    task_set = TaskSet(env_args.tasks_dir, env_args.rubrics_dir)
+    task_set = TaskSet.shared(env_args.tasks_dir, env_args.rubrics_dir)
     prompt_options = {"include_policy": env_args.include_policy}
     train_tasks = select_tasks(task_set, env_args, split=env_args.split, seed=training_args.seed)
     train_dataset = tasks_to_dataset(train_tasks, repeat=env_args.repeat, **prompt_options)

@@ -197,7 +197,7 @@ class CorecraftRollout:
     def from_config(cls, config: CorecraftEnvConfig, task_set: TaskSet | None = None) -> CorecraftRollout:
         """A rollout with the episode options of a `CorecraftEnvConfig` (tasks from its folders unless given)."""
         if task_set is None:
-            task_set = TaskSet(config.tasks_dir, config.rubrics_dir)
+            task_set = TaskSet.shared(config.tasks_dir, config.rubrics_dir)
         tools = REFERENCE_TOOLS if config.tools == [REFERENCE_TOOLS] else config.tools
         return cls(task_set, tools=tools, max_turns=config.max_turns, env_max_steps=config.env_max_steps,
                    max_observation_chars=config.max_observation_chars, judge=load_judge(config.judge))

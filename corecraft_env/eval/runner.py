@@ -309,7 +309,7 @@ def run_eval(config: EvalConfig, *, judge: Any = None, agent_factory_override: C
     from ..judge import make_judge
 
     run_dir = Path(config.out)
-    task_set = TaskSet(config.tasks_dir, config.rubrics_dir)
+    task_set = TaskSet.shared(config.tasks_dir, config.rubrics_dir)
     tasks = select_tasks(task_set, config)
     hashes = {task.id: task_hash(task_set, task) for task in tasks}  # also loads every rubric before threads start
     header = _run_header(config, task_set)

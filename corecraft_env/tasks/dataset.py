@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .model import Task, TaskSet
+from .model import Task
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -47,26 +47,18 @@ def compact_system_prompt() -> str:
 
 def task_prompts(tasks: Iterable[Task], *, include_policy: bool = True,
                  system_prompt: str | None = None) -> list[tuple[Task, list[dict]]]:
-    """Each task with its chat prompt (system + request), rendered by the environment's own ``reset``."""
-    from ..env import CorecraftEnv
+    """Each task with its chat prompt (system + request), rendered as the environment's ``reset`` renders them."""
+    from ..env import DEFAULT_MAX_OBSERVATION_CHARS, fit_observation, request_text
+    from ..env import system_prompt as environment_system_prompt
 
-    tasks = list(tasks)
-    if not tasks:
-        return []
-    # Rubrics are only read when an episode is scored, which never happens here.
-    env = CorecraftEnv(split=None, task_set=TaskSet.of(tasks, rubrics_dir="."))
-    if system_prompt is None and not include_policy:
-        system_prompt = compact_system_prompt()
+    if system_prompt is None:
+        system_prompt = environment_system_prompt() if include_policy else compact_system_prompt()
     rendered = []
-    try:
-        for task in tasks:
-            observation, info = env.reset(options={"task_id": task.id})
-            rendered.append((task, [
-                {"role": "system", "content": system_prompt if system_prompt is not None else info["system_prompt"]},
-                {"role": "user", "content": observation, TASK_ID_KEY: task.id},
-            ]))
-    finally:
-        env.close()
+    for task in tasks:
+        rendered.append((task, [
+            {"role": "system", "content": system_prompt},
+            {"role": "user", "content": fit_observation(request_text(task), DEFAULT_MAX_OBSERVATION_CHARS), TASK_ID_KEY: task.id},
+        ]))
     return rendered
 
 

@@ -9,6 +9,8 @@ The shipped corpus sits at the repository's top level (``tasks/``, ``rubrics/``)
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
@@ -177,15 +179,50 @@ def task_folders(directory: str | Path | None) -> tuple[Path, Path | None]:
     return root, None
 
 
+def _resolve_folders(tasks_dir: str | Path | None, rubrics_dir: str | Path | None) -> tuple[Path, Path]:
+    """(tasks folder, rubrics folder): the shipped tasks for None; rubrics default to ``rubrics/`` beside the tasks
+    folder, else the shipped rubrics."""
+    tasks_dir = Path(tasks_dir) if tasks_dir else shipped_data_dir("tasks")
+    if rubrics_dir is None:
+        sibling = tasks_dir.parent / "rubrics"
+        rubrics_dir = sibling if sibling.is_dir() else shipped_data_dir("rubrics")
+    return tasks_dir, Path(rubrics_dir)
+
+
+def folder_files(tasks_dir: Path, rubrics_dir: Path) -> frozenset[tuple[str, int, int]]:
+    """(path, size, modification time in ns) of every task file under ``tasks_dir`` and rubric file in
+    ``rubrics_dir``: what a parsed set was built from, compared to tell whether it is still current."""
+    found, folders = set(), [(tasks_dir, True), (rubrics_dir, False)]
+    while folders:
+        folder, recurse = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.name.endswith(".json") and entry.is_file():
+                stat = entry.stat()
+                found.add((entry.path, stat.st_size, stat.st_mtime_ns))
+            elif recurse and entry.is_dir():
+                folders.append((entry.path, True))
+    return frozenset(found)
+
+
+_SHARED: dict[tuple[Path, Path], "TaskSet"] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 class TaskSet:
-    """Tasks of a directory (all ``*.json`` below it) with their rubrics, indexed by id."""
+    """Tasks of a directory (all ``*.json`` below it) with their rubrics, indexed by id.
+
+    ``TaskSet(...)`` parses the folder now. ``TaskSet.shared(...)`` is what environments use: one parsed set per
+    (tasks folder, rubrics folder) per process, built at its first request and rebuilt when any task or rubric file
+    is added, removed or changed (a set already handed out stays as it was). Each rubric is parsed once per set.
+    """
 
     def __init__(self, tasks_dir: str | Path | None = None, rubrics_dir: str | Path | None = None) -> None:
-        self.tasks_dir = Path(tasks_dir) if tasks_dir else shipped_data_dir("tasks")
-        if rubrics_dir is None:
-            sibling = self.tasks_dir.parent / "rubrics"
-            rubrics_dir = sibling if sibling.is_dir() else shipped_data_dir("rubrics")
-        self.rubrics_dir = Path(rubrics_dir)
+        self.tasks_dir, self.rubrics_dir = _resolve_folders(tasks_dir, rubrics_dir)
+        self.files = folder_files(self.tasks_dir, self.rubrics_dir)  # before parsing: a change while parsing is seen
         self._tasks: dict[str, Task] = {}
         for path in sorted(self.tasks_dir.rglob("*.json")):
             task = load_task(path)
@@ -193,18 +230,33 @@ class TaskSet:
                 raise TaskFormatError(f"{path}: duplicate task id {task.id!r} (also in {self._tasks[task.id].source})")
             self._tasks[task.id] = task
         self._rubrics: dict[str, Rubric] = {}
+        self._rubrics_checked = False
+
+    @classmethod
+    def shared(cls, tasks_dir: str | Path | None = None, rubrics_dir: str | Path | None = None) -> "TaskSet":
+        """The process-wide task set of these folders (the shipped corpus for None), parsed again only when a file
+        under them has changed since it was parsed (new, removed, or a different size or modification time)."""
+        tasks_dir, rubrics_dir = _resolve_folders(tasks_dir, rubrics_dir)
+        key = (tasks_dir.resolve(), rubrics_dir.resolve())
+        current = folder_files(tasks_dir, rubrics_dir)
+        with _SHARED_LOCK:
+            task_set = _SHARED.get(key)
+            if task_set is None or task_set.files != current:
+                task_set = _SHARED[key] = cls(tasks_dir, rubrics_dir)
+            return task_set
 
     @classmethod
     def from_folder(cls, directory: str | Path | None) -> "TaskSet":
-        """The tasks of a user's folder (see ``task_folders``), or the shipped ones for None."""
-        return cls(*task_folders(directory))
+        """The tasks of a user's folder (see ``task_folders``), or the shipped ones for None: the shared set."""
+        return cls.shared(*task_folders(directory))
 
     @classmethod
     def of(cls, tasks: Iterable[Task], rubrics_dir: str | Path) -> "TaskSet":
         """A task set of given tasks (e.g. one file under validation), with rubrics read from ``rubrics_dir``."""
         task_set = cls.__new__(cls)
         task_set.tasks_dir, task_set.rubrics_dir = None, Path(rubrics_dir)
-        task_set._tasks, task_set._rubrics = {t.id: t for t in tasks}, {}
+        task_set._tasks, task_set._rubrics, task_set._rubrics_checked = {t.id: t for t in tasks}, {}, False
+        task_set.files = None
         return task_set
 
     def __len__(self) -> int:
@@ -229,6 +281,21 @@ class TaskSet:
                 raise TaskFormatError(f"rubric {rubric_id!r} not found: expected {path}")
             self._rubrics[rubric_id] = load_rubric(path)
         return self._rubrics[rubric_id]
+
+    def check_rubrics(self) -> None:
+        """Parse and validate the rubric of every task (once per set): raises ``TaskFormatError`` naming each missing
+        rubric, or the first invalid one, so that a broken corpus fails when an environment is built rather than
+        when an episode ends."""
+        if self._rubrics_checked:
+            return
+        rubric_ids = sorted({task.rubric_id for task in self._tasks.values()})
+        missing = [rubric_id for rubric_id in rubric_ids if not (self.rubrics_dir / f"{rubric_id}.json").is_file()]
+        if missing:
+            raise TaskFormatError(f"{len(missing)} rubric(s) not found in {self.rubrics_dir}: {', '.join(missing[:10])}"
+                                  + (" …" if len(missing) > 10 else ""))
+        for rubric_id in rubric_ids:
+            self.rubric(rubric_id)
+        self._rubrics_checked = True
 
     def select(self, split: str | None = None, families: Iterable[str] | None = None,
                difficulties: Iterable[str] | None = None, categories: Iterable[str] | None = None) -> list[Task]:
