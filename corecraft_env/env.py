@@ -29,6 +29,7 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from .actions import ACTION_FORMAT, ActionError, ParsedAction, parse_action
+from .spaces import SharedMemoryText
 from .tasks import Episode, Judge, Task, TaskSet, ToolEvent, score_episode
 from .tasks.criteria import ROW_KEY
 from .tools import REGISTRY, encode_result, error_result
@@ -126,7 +127,7 @@ class CorecraftEnv(gym.Env[str, str]):
         self.max_steps = max_steps
         self.judge = judge
         self.render_mode = render_mode
-        self.observation_space = spaces.Text(max_length=max_observation_chars, min_length=0, charset=printable_charset())
+        self.observation_space = SharedMemoryText(max_length=max_observation_chars, min_length=0, charset=printable_charset())
         self.action_space = spaces.Text(max_length=MAX_ACTION_CHARS, min_length=0, charset=printable_charset())
         self.task: Task | None = None
         self.episode: Episode | None = None
