@@ -182,6 +182,9 @@ class TaskSet:
 
     def __init__(self, tasks_dir: str | Path | None = None, rubrics_dir: str | Path | None = None) -> None:
         self.tasks_dir = Path(tasks_dir) if tasks_dir else shipped_data_dir("tasks")
+        if not self.tasks_dir.is_dir():
+            raise FileNotFoundError(f"tasks_dir {str(self.tasks_dir)!r} is not a folder: give a folder of task files (with "
+                                    "train/ and heldout/), or None for the shipped tasks")
         if rubrics_dir is None:
             sibling = self.tasks_dir.parent / "rubrics"
             rubrics_dir = sibling if sibling.is_dir() else shipped_data_dir("rubrics")
