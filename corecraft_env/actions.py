@@ -113,4 +113,4 @@ def parse_action(action: Any) -> ParsedAction:
         return ParsedAction(tool_calls=tuple(_tool_call(c, f"tool_calls[{i}]") for i, c in enumerate(calls)))
     if "function" in action or "tool" in action or "name" in action:
         return ParsedAction(tool_calls=(_tool_call(action, "the tool call"),))
-    raise ActionError(f"unrecognised action with keys {sorted(action)[:10]}. {ACTION_FORMAT}")
+    raise ActionError(f"unrecognised action with keys {sorted(map(str, action))[:10]}. {ACTION_FORMAT}")

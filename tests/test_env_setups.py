@@ -193,6 +193,30 @@ def test_step_never_raises_on_hostile_model_text(fuzz_env, name, arguments, repl
     fuzz_env.unwrapped.truncate("fuzz")  # scoring a trajectory full of hostile calls does not raise either
 
 
+def deeply_nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("action", [
+    {1: "a", "b": 2},  # keys that cannot be sorted together
+    deeply_nested(10000),
+    {"tool": "getOrderDetails", "arguments": deeply_nested(10000)},
+    {"tool_calls": [{"function": {"name": "getOrderDetails", "arguments": deeply_nested(5000)}}]},
+    {"tool": "getOrderDetails", "arguments": {"order_id": float("nan")}},
+    None,
+], ids=["mixed-keys", "deep-action", "deep-arguments", "deep-openai-arguments", "nan", "none"])
+def test_step_never_raises_on_hostile_python_values(action):
+    env = make()
+    env.reset(options={"task_id": STATUS_TASK})
+    observation, reward, terminated, truncated, info = env.step(action)
+    assert "error" in json.loads(observation) and (reward, terminated, truncated) == (0.0, False, False)
+    _, reward, terminated, _, info = env.step({"reply": "on its way"})
+    assert terminated and json.dumps(info["score"])
+
+
 @settings(max_examples=200, deadline=None)
 @given(prefix=hostile_text, block=hostile_text, tail=st.sampled_from(["", "</tool_call>", "<tool_call>", "<think>"]))
 def test_the_grpo_rollout_parses_any_model_turn(prefix, block, tail):
