@@ -12,7 +12,8 @@ episode) -> (passed, reason)``, or a string for ``corecraft_env.judge.make_judge
 ``"openai/gpt-4o-mini"``). A judge that fails in any way makes that criterion errored, never an exception from
 ``step``. ``reset`` options: ``task_id``, ``split``.
 
-Spaces: observations and actions are text (``gymnasium.spaces.Text`` over printable Unicode); the action text is
+Spaces: observations and actions are text (``gymnasium.spaces.Text`` over printable Unicode; observations use the
+subclass ``corecraft_env.spaces.SharedMemoryText``, so ``AsyncVectorEnv``'s shared memory works); the action text is
 JSON. As a convenience ``step`` also takes the action as a dict.
 
 ``info`` after ``reset``: ``task_id``, ``family``, ``category``, ``difficulty``, ``split``, ``requester``,
