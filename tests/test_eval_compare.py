@@ -74,7 +74,7 @@ def test_report_of_several_runs_compares_them_side_by_side(tmp_path, capsys):
     assert [row[0] for row in info[1:]] == ["oracle", "random"]
     header, subheader, overall = summary[0], summary[1], summary[2]
     assert header[2:] == ["oracle", "random"] and subheader == ["pass@1", "pass^2", "reward"] * 2  # k = 2: both have it
-    assert overall[:5] == ["all", "2/2", "100.0%", "100.0%", "1.000"]
+    assert summary[0][:2] == ["group", "tasks per run"] and overall[:5] == ["all", "2 / 2", "100.0%", "100.0%", "1.000"]
     assert overall[5] == "0.0% -100.0 pt" and overall[6] == "0.0% -100.0 pt"  # random fails every episode
     assert overall[7].startswith("0.") and re.search(r"-0\.\d{3}$", overall[7])
 

@@ -115,9 +115,9 @@ def _metrics_table(runs: list[Run], k: int) -> str:
                 shown = _pct(value) if percent else ("—" if value is None else f"{value:.3f}")
                 baseline = None if index == 0 or blocks[0] is None else read(blocks[0])
                 cells.append(f"<td>{shown}{_delta(value, baseline, percent)}</td>")
-        tasks = "/".join(str(b["tasks"]) if b else "0" for b in blocks)
+        tasks = " / ".join(str(b["tasks"]) if b else "0" for b in blocks)
         rows.append(f'<tr class="{"total" if name is None else ""}"><th scope="row">{_e(title)}</th><td>{tasks}</td>{"".join(cells)}</tr>')
-    return (f'<table class="summary"><thead><tr><th rowspan="2">group</th><th rowspan="2">tasks</th>{head}</tr>'
+    return (f'<table class="summary"><thead><tr><th rowspan="2">group</th><th rowspan="2">tasks per run</th>{head}</tr>'
             f"<tr>{subhead}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
