@@ -1,12 +1,15 @@
 """Corecraft: a Gymnasium environment of an enterprise customer-support organisation for LLM agents.
 
 ``import corecraft_env`` registers ``Corecraft-v0``; ``gym.make("corecraft_env:Corecraft-v0")`` works without the
-import. Heavy optional libraries (torch, trl, litellm, mcp) are never imported here.
+import. ``gym.make`` puts ``ScoreTruncation`` around it (outside any ``TimeLimit``), so a ``max_episode_steps``
+truncation is scored like the environment's own ``max_steps``. Heavy optional libraries (torch, trl, litellm, mcp)
+are never imported here.
 """
 
-from gymnasium.envs.registration import register, registry
+from gymnasium.envs.registration import WrapperSpec, register, registry
 
 __version__ = "0.1.0"
 
 if "Corecraft-v0" not in registry:
-    register(id="Corecraft-v0", entry_point="corecraft_env.env:CorecraftEnv")
+    register(id="Corecraft-v0", entry_point="corecraft_env.env:CorecraftEnv", additional_wrappers=(
+        WrapperSpec("ScoreTruncation", "corecraft_env.wrappers:ScoreTruncation", {}),))

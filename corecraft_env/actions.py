@@ -25,6 +25,7 @@ ACTION_FORMAT = (
     'assistant message with "tool_calls", or the final reply {"reply": "<text>"} (ends the episode).'
 )
 MAX_TOOL_CALLS_PER_STEP = 16
+MAX_NESTING = 64  # JSON deeper than this is refused: no tool needs it, and recursive code downstream would choke on it
 
 
 class ActionError(ValueError):
@@ -58,6 +59,30 @@ def _tool_call(item: Any, where: str) -> ParsedToolCall:
     return ParsedToolCall(name=name, arguments=arguments, call_id=call_id if isinstance(call_id, str) else None)
 
 
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and dicts nest more than ``limit`` levels deep in ``value`` (iterative: safe at any depth)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def decode_arguments(arguments: Any) -> Any:
+    """Tool-call arguments sent as JSON text, decoded; the text itself when it is not JSON or nests deeper than
+    ``MAX_NESTING`` (the tool registry then explains what is wrong with it)."""
+    if not isinstance(arguments, str):
+        return arguments
+    try:
+        decoded = json.loads(arguments)
+    except (ValueError, RecursionError):
+        return arguments
+    return arguments if nested_deeper_than(decoded, MAX_NESTING) else decoded
+
+
 def parse_action(action: Any) -> ParsedAction:
     if isinstance(action, (bytes, bytearray)):
         action = action.decode("utf-8", errors="replace")
@@ -66,6 +91,8 @@ def parse_action(action: Any) -> ParsedAction:
             action = json.loads(action)
         except (ValueError, RecursionError) as exc:
             raise ActionError(f"the action is not valid JSON ({str(exc)[:120]}). {ACTION_FORMAT}") from None
+    if nested_deeper_than(action, MAX_NESTING):
+        raise ActionError(f"the action nests more than {MAX_NESTING} levels deep; tool arguments are flat objects. {ACTION_FORMAT}")
     if not isinstance(action, dict):
         raise ActionError(f"the action must be a JSON object, got {type(action).__name__}. {ACTION_FORMAT}")
     if "reply" in action:
@@ -86,4 +113,4 @@ def parse_action(action: Any) -> ParsedAction:
         return ParsedAction(tool_calls=tuple(_tool_call(c, f"tool_calls[{i}]") for i, c in enumerate(calls)))
     if "function" in action or "tool" in action or "name" in action:
         return ParsedAction(tool_calls=(_tool_call(action, "the tool call"),))
-    raise ActionError(f"unrecognised action with keys {sorted(action)[:10]}. {ACTION_FORMAT}")
+    raise ActionError(f"unrecognised action with keys {sorted(map(str, action))[:10]}. {ACTION_FORMAT}")

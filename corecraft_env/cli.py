@@ -126,6 +126,7 @@ _FEATURE_COMMANDS = {
     "eval": ("corecraft_env.eval.cli", "evaluate an agent on tasks: pass@1, pass^k, resumable JSONL runs"),
     "report": ("corecraft_env.eval.report_cli", "render a run directory as a static HTML report"),
     "serve-mcp": ("corecraft_env.mcp.cli", "serve the world's tools over MCP (stdio or streamable HTTP)"),
+    "play": ("corecraft_env.play", "play an episode as the agent in the terminal: tool calls, final reply, verdicts"),
 }
 
 

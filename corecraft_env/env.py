@@ -4,9 +4,16 @@ Episode: ``reset`` draws a task (or takes ``options["task_id"]``), hands out a f
 world and returns the request as the observation; each ``step`` takes one action (see ``corecraft_env.actions``):
 tool calls run through the shared registry and their results are the observation (reward 0), the final reply ends
 the episode and is scored against the task's rubric (reward = fraction of criteria met; ``info["passed"]`` when all
-are). After ``max_steps`` actions without a reply the episode is truncated and scored as it stands.
+are). After ``max_steps`` actions without a reply the episode is truncated and scored as it stands (so is a
+``TimeLimit`` truncation under ``gym.make(..., max_episode_steps=N)``: see ``corecraft_env.wrappers``).
 
-Spaces: observations and actions are text (``gymnasium.spaces.Text`` over printable Unicode); the action text is
+``judge`` decides rubric ``judge`` criteria: None (their deterministic fallbacks), a callable ``(task, criterion,
+episode) -> (passed, reason)``, or a string for ``corecraft_env.judge.make_judge`` (a LiteLLM model such as
+``"openai/gpt-4o-mini"``). A judge that fails in any way makes that criterion errored, never an exception from
+``step``. ``reset`` options: ``task_id``, ``split``.
+
+Spaces: observations and actions are text (``gymnasium.spaces.Text`` over printable Unicode; observations use the
+subclass ``corecraft_env.spaces.SharedMemoryText``, so ``AsyncVectorEnv``'s shared memory works); the action text is
 JSON. As a convenience ``step`` also takes the action as a dict.
 
 ``info`` after ``reset``: ``task_id``, ``family``, ``category``, ``difficulty``, ``split``, ``requester``,
@@ -19,7 +26,6 @@ could not decide).
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from functools import cache
@@ -28,8 +34,9 @@ from typing import Any
 import gymnasium as gym
 from gymnasium import spaces
 
-from .actions import ACTION_FORMAT, ActionError, ParsedAction, parse_action
-from .tasks import Episode, Judge, Task, TaskSet, ToolEvent, score_episode
+from .actions import ACTION_FORMAT, ActionError, ParsedAction, decode_arguments, parse_action
+from .spaces import SharedMemoryText
+from .tasks import SPLITS, Episode, Judge, Task, TaskSet, ToolEvent, score_episode
 from .tasks.criteria import ROW_KEY
 from .tools import REGISTRY, encode_result, error_result
 from .tools.base import Db
@@ -153,19 +160,38 @@ def world_text_in_charset(world: World) -> bool:
         return _text_in_charset[world.seed]
 
 
+RESET_OPTIONS = ("task_id", "split")
+
+
+def _judge_from(judge: Judge | str | None) -> Judge | None:
+    """The judge of ``judge`` criteria from what the constructor takes: None, a callable, or a string for
+    ``corecraft_env.judge.make_judge`` (a LiteLLM model such as ``"openai/gpt-4o-mini"``, ``"py:module:function"``,
+    ``"none"``)."""
+    if judge is None or callable(judge):
+        return judge
+    if isinstance(judge, str):
+        from .judge import make_judge
+
+        return make_judge(judge)
+    raise TypeError(f"judge must be None, a callable (task, criterion, episode) -> (passed, reason), a LiteLLM model "
+                    f"string such as 'openai/gpt-4o-mini', or 'py:module:function'; got {type(judge).__name__}")
+
+
 class CorecraftEnv(gym.Env[str, str]):
     """The Corecraft-v0 environment. See the module docstring for the episode, spaces and ``info`` keys."""
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, split: str | None = "train", task_ids: list[str] | None = None, tasks_dir: str | None = None,
-                 rubrics_dir: str | None = None, max_steps: int = DEFAULT_MAX_STEPS, judge: Judge | None = None,
+                 rubrics_dir: str | None = None, max_steps: int = DEFAULT_MAX_STEPS, judge: Judge | str | None = None,
                  max_observation_chars: int = DEFAULT_MAX_OBSERVATION_CHARS, render_mode: str | None = None,
                  task_set: TaskSet | None = None) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         if not isinstance(max_steps, int) or max_steps < 1:
             raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+        if split is not None and split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(map(repr, SPLITS))} or None (every split), got {split!r}")
         self.tasks = task_set if task_set is not None else TaskSet.shared(tasks_dir, rubrics_dir)
         self.tasks.check_rubrics()
         pool = [self.tasks.get(t) for t in task_ids] if task_ids else self.tasks.select(split=split)
@@ -173,9 +199,9 @@ class CorecraftEnv(gym.Env[str, str]):
             raise ValueError(f"no tasks for split={split!r} in {self.tasks.tasks_dir or 'the given task set'}")
         self.task_pool = [t.id for t in pool]
         self.max_steps = max_steps
-        self.judge = judge
+        self.judge = _judge_from(judge)
         self.render_mode = render_mode
-        self.observation_space = spaces.Text(max_length=max_observation_chars, min_length=0, charset=printable_charset())
+        self.observation_space = SharedMemoryText(max_length=max_observation_chars, min_length=0, charset=printable_charset())
         self.action_space = spaces.Text(max_length=MAX_ACTION_CHARS, min_length=0, charset=printable_charset())
         self.task: Task | None = None
         self.episode: Episode | None = None
@@ -188,6 +214,13 @@ class CorecraftEnv(gym.Env[str, str]):
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
         options = options or {}
+        if not isinstance(options, dict):
+            raise TypeError(f"reset options must be a dict (keys {', '.join(map(repr, RESET_OPTIONS))}), got {type(options).__name__}")
+        unknown = sorted(set(options) - set(RESET_OPTIONS), key=str)
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; valid options: {', '.join(map(repr, RESET_OPTIONS))}")
+        if options.get("split") is not None and options["split"] not in SPLITS:
+            raise ValueError(f"options['split'] must be one of {', '.join(map(repr, SPLITS))}, got {options['split']!r}")
         if options.get("task_id") is not None:
             task = self.tasks.get(options["task_id"])
         else:
@@ -264,12 +297,7 @@ class CorecraftEnv(gym.Env[str, str]):
     def _run_tools(self, parsed: ParsedAction, info: dict) -> str:
         results = []
         for call in parsed.tool_calls:
-            arguments = call.arguments
-            if isinstance(arguments, str):  # OpenAI sends arguments as JSON text; rubrics match the decoded object
-                try:
-                    arguments = json.loads(arguments)
-                except ValueError:
-                    pass  # the registry explains the bad JSON
+            arguments = decode_arguments(call.arguments)  # OpenAI sends JSON text; rubrics match the decoded object
             if not self._scan_results and (contains_outside_charset(call.name) or contains_outside_charset(arguments)):
                 self._scan_results = True  # stored or echoed, the agent's text may come back in this or a later result
             result = REGISTRY.call(self.episode.conn, call.name, arguments)

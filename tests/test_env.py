@@ -234,8 +234,9 @@ def test_reset_always_returns_the_pristine_world(env):
 
 
 # -- vector envs ----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("vector_cls, kwargs", [(gym.vector.SyncVectorEnv, {}), (gym.vector.AsyncVectorEnv, {"shared_memory": False})],
-                         ids=["sync", "async"])
+@pytest.mark.parametrize("vector_cls, kwargs", [(gym.vector.SyncVectorEnv, {}), (gym.vector.AsyncVectorEnv, {}),
+                                               (gym.vector.AsyncVectorEnv, {"shared_memory": False})],
+                         ids=["sync", "async", "async-no-shared-memory"])
 def test_vector_envs_step_independent_episodes(vector_cls, kwargs):
     envs = vector_cls([lambda: make(task_ids=[STATUS_TASK]), lambda: make(task_ids=[STATUS_TASK])], **kwargs)
     try:

@@ -183,6 +183,9 @@ def _resolve_folders(tasks_dir: str | Path | None, rubrics_dir: str | Path | Non
     """(tasks folder, rubrics folder): the shipped tasks for None; rubrics default to ``rubrics/`` beside the tasks
     folder, else the shipped rubrics."""
     tasks_dir = Path(tasks_dir) if tasks_dir else shipped_data_dir("tasks")
+    if not tasks_dir.is_dir():
+        raise FileNotFoundError(f"tasks_dir {str(tasks_dir)!r} is not a folder: give a folder of task files (with "
+                                "train/ and heldout/), or None for the shipped tasks")
     if rubrics_dir is None:
         sibling = tasks_dir.parent / "rubrics"
         rubrics_dir = sibling if sibling.is_dir() else shipped_data_dir("rubrics")

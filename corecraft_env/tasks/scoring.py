@@ -2,8 +2,8 @@
 
 Deterministic kinds are checked by code (``criteria.CHECKS``). A ``judge`` criterion goes to the configured judge;
 with none configured (the default, so everything runs offline) its deterministic ``fallback`` check decides. A judge
-that fails (after its own retries) makes the verdict *errored*: it is excluded from the reward's numerator and
-denominator, the episode cannot pass, and ``Score.errored`` names it, so nothing is silently passed or failed.
+that fails (``JudgeError`` after its own retries, any other exception, an answer of the wrong shape) makes the verdict
+*errored*: it is excluded from the reward's numerator and denominator, the episode cannot pass, and ``Score.errored`` names it, so nothing is silently passed or failed.
 """
 
 from __future__ import annotations
@@ -65,12 +65,15 @@ def _verdict(task: Task, criterion: Criterion, episode: Episode, judge: Judge | 
             return make(*CHECKS[criterion.kind](episode, criterion.check), "code")
         if judge is None:
             return make(*CHECKS[criterion.fallback["kind"]](episode, criterion.fallback["check"]), "fallback")
-        passed, reason = judge(task, criterion, episode)
-        return make(bool(passed), reason, "judge")
-    except JudgeError as exc:
-        return make(None, f"judge failed: {exc}", "error")
     except CriterionError as exc:
         return make(None, f"criterion cannot be evaluated: {exc}", "error")
+    try:
+        passed, reason = judge(task, criterion, episode)
+        return make(bool(passed), str(reason), "judge")
+    except JudgeError as exc:
+        return make(None, f"judge failed: {exc}", "error")
+    except Exception as exc:  # noqa: BLE001 - a judge's bug, or an answer of the wrong shape, must not end the episode
+        return make(None, f"judge failed: {type(exc).__name__}: {str(exc)[:300]}", "error")
 
 
 def score_episode(task: Task, rubric: Rubric, episode: Episode, judge: Judge | None = None) -> Score:
