@@ -365,6 +365,7 @@ def run_eval(config: EvalConfig, *, judge: Any = None, agent_factory_override: C
         concurrency=config.judge_concurrency, cache_dir=config.judge_cache_dir, use_cache=config.judge_cache)
     if items:  # before anything is written: a run stopped here can be started again with other settings
         check_models(config, judge_object, check_agent=agent_factory_override is None)
+        make_agent = agent_factory_override or agent_factory(config, task_set)  # hf: loads the model
     run_dir.mkdir(parents=True, exist_ok=True)
     if errored:
         log.rewrite([r for r in existing if (r["task_id"], r["trial"]) not in errored])
@@ -378,7 +379,6 @@ def run_eval(config: EvalConfig, *, judge: Any = None, agent_factory_override: C
 
     progress = Progress(len(items), len(done), stream, config.progress)
     if items:
-        make_agent = agent_factory_override or agent_factory(config, task_set)
         local = threading.local()
 
         stopped = threading.Event()  # set by a FatalModelError: the items not yet started are skipped
