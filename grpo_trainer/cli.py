@@ -110,9 +110,8 @@ def make_parser(prog: str = "corecraft-grpo"):
         def error(self, message: str):
             choice = re.match(r"argument (\S+): invalid choice: '(.*)' \(choose from (.*)\)$", message)
             if choice:
-                choices = re.findall(r"'([^']*)'", choice.group(3))
-                message += _did_you_mean(choice.group(2), choices)
-            raise ConfigError(message)
+                message += _did_you_mean(choice.group(2), re.findall(r"'([^']*)'", choice.group(3)))
+            _raise_config_error(message)
 
     dataclass_types = (GRPOScriptArguments, CorecraftGRPOConfig, ModelConfig, DatasetMixtureConfig,
                        CorecraftEnvConfig, LauncherArguments)
@@ -129,8 +128,8 @@ def _accelerate_options() -> list[str]:
 
 def parse_config(parser, argv: list[str]) -> tuple[tuple, list[str], list[str]]:
     """(the parsed dataclasses, the config file's and the command line's `accelerate launch` arguments) of `argv`, as
-    `trl grpo` splits them: what the dataclasses do not take goes to accelerate. A key or flag that accelerate does not take either is a
-    `ConfigError` naming it, with the closest known name. `yaml` and dataclass errors are `ConfigError`s too."""
+    `trl grpo` splits them: what the dataclasses do not take goes to accelerate. A key or flag that accelerate does
+    not take either is a `ConfigError` naming it, with the closest known name; so are YAML and dataclass errors."""
     import yaml
 
     try:
@@ -311,6 +310,10 @@ NO_ARGUMENTS = ("no arguments: give --config FILE.yaml (e.g. examples/grpo_tiny_
 _CONFIG_ERRORS = (ValueError, KeyError, ImportError, OSError)  # what a wrong config raises (ConfigError is a ValueError)
 
 
+def _raise_config_error(message: str):
+    raise ConfigError(message)
+
+
 def _error(exc: BaseException) -> int:
     message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
     print(f"corecraft-grpo: error: {' '.join(str(message).split())}", file=sys.stderr)
@@ -335,11 +338,13 @@ def main(argv: list[str] | None = None, launch_command_fn: Callable[[Any], None]
             (_, training_args, model_args, _, env_args, launch_args), config_rest, cli_rest = parse_config(make_parser(), argv)
             prepare(training_args, model_args, env_args, launch_args)
         accelerate_args = resolve_accelerate_config_argument(config_rest + cli_rest)
+        # What the training process gets: the arguments without those for accelerate (a YAML's are ignored there).
+        training_argv = _subtract_subsequence(argv, cli_rest)
+        launch_parser = launch_command_parser()
+        launch_parser.error = _raise_config_error  # e.g. --num_processes two: one line, not accelerate's usage text
+        launch = launch_parser.parse_args([*accelerate_args, "--module", "grpo_trainer.cli", *training_argv])
     except _CONFIG_ERRORS as exc:
         return _error(exc)
-    # What the training process gets: the arguments without those for accelerate (a YAML's are ignored there).
-    training_argv = _subtract_subsequence(argv, cli_rest)
-    launch = launch_command_parser().parse_args([*accelerate_args, "--module", "grpo_trainer.cli", *training_argv])
     try:
         (launch_command_fn or launch_command)(launch)
     except subprocess.CalledProcessError as exc:  # the training process failed and has said why on stderr

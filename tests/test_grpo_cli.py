@@ -139,10 +139,11 @@ BROKEN_YAML = {
     (["--config", "{tiny}", "--tools", "getOrderDetail"], "tools: unknown tool 'getOrderDetail' (did you mean 'getOrderDetails'?); "
                                                          "`corecraft tools` lists them, or give [reference] for each task's own tools"),
     (["--config", "{tiny}", "--lerning_rate", "0.1"], "unknown option --lerning_rate (did you mean '--learning_rate'?)"),
+    (["--config", "{tiny}", "--num_processes", "two"], "argument --num_processes/--num-processes: invalid int value: 'two'"),
     (["--config", "{tiny}", "--families", "no_such_family"], "no train tasks in tests/data/demo/tasks match families=['no_such_family'], "
                                                              "difficulties=None, categories=None, task_ids=None"),
 ], ids=["no-arguments", "unknown-yaml-key", "yaml-syntax", "missing-file", "yaml-choice", "no-model", "flag-choice",
-        "unknown-local-model", "unknown-split", "unknown-tool", "unknown-flag", "no-tasks"])
+        "unknown-local-model", "unknown-split", "unknown-tool", "unknown-flag", "accelerate-value", "no-tasks"])
 def test_config_mistakes_are_one_line_errors(tmp_path: Path, capsys, monkeypatch, args: list[str], message: str) -> None:
     monkeypatch.chdir(ROOT)  # the tiny config's tasks_dir is relative to the repository root
     for name, text in BROKEN_YAML.items():
