@@ -7,8 +7,9 @@ A request without tools is a *judge* request: by default the verdict is true whe
 judge prompt shows it) mentions "shipping". Both are replaceable callables.
 
 Faults are injected by ``faults(kind, body, seen)`` → ``None`` (answer normally) or one of ``"500"``, ``"429"``,
-``"401"`` (a wrong key), ``"404"`` (an unknown model), ``"timeout"`` (hold the connection past the client's timeout, then answer), ``"bad_json"`` (an HTTP 200 whose body
-is not JSON), ``"bad_verdict"`` (a well-formed completion whose text is not the JSON verdict). ``seen`` counts earlier
+``"401"`` (a wrong key), ``"404"`` (an unknown model), ``"timeout"`` (hold the connection past the client's timeout,
+then answer), ``"bad_json"`` (an HTTP 200 whose body is not JSON), ``"bad_verdict"`` (a well-formed completion whose
+text is not the JSON verdict). ``seen`` counts earlier
 requests with the same body, so a plan like "the first two tries of every request fail" is deterministic whatever
 the concurrency. The server stops in ``stop()`` (or on leaving ``with``); every sleep is interruptible.
 """

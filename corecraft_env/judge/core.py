@@ -69,7 +69,7 @@ def check_model(model: str, *, who: str, api_base: str | None = None, api_key: s
     except Exception:  # noqa: BLE001 - litellm raises BadRequestError: no provider prefix, or an unknown one
         provider = model.split("/", 1)[0] if "/" in model else None
         providers = [str(getattr(p, "value", p)) for p in litellm.provider_list]
-        close = difflib.get_close_matches(provider, providers, n=1) if provider else difflib.get_close_matches(model, litellm.model_list, n=1)
+        close = difflib.get_close_matches(provider or model, providers if provider else litellm.model_list, n=1)
         guess = f"{close[0]}/{model.split('/', 1)[1]}" if close and provider else (close[0] if close else None)
         what = f"the provider {provider!r} is unknown to LiteLLM" if provider else "it names no provider"
         raise FatalModelError(f"{who} model {model!r}: {what}; write provider/model, e.g. openai/gpt-4o-mini"
