@@ -40,6 +40,7 @@ import warnings
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
+from corecraft_env.judge.retry import FatalModelError
 from corecraft_env.models import BUILDERS, SCHEME, resolve_model
 from corecraft_env.tasks import Task, TaskSet
 from corecraft_env.tasks.dataset import tasks_to_dataset
@@ -246,10 +247,16 @@ def check_vllm(training_args: CorecraftGRPOConfig) -> None:
 
 def prepare(training_args: CorecraftGRPOConfig, model_args: Any, env_args: CorecraftEnvConfig,
             launch_args: LauncherArguments) -> tuple[type, TaskSet, list[Task], list[Task] | None]:
-    """Everything that can be checked before training: the model name, vLLM, the trainer class and the tasks.
+    """Everything that can be checked before training: the model name, vLLM, the trainer class, the tasks and the
+    judge (`corecraft_env.judge.check_model` for a LiteLLM one: its provider, its key, one single-token request).
     Returns (trainer class, task set, training tasks, evaluation tasks or None)."""
+    from corecraft_env.judge import LiteLLMBackend, check_model, make_judge
+
     check_model_name(model_args.model_name_or_path)
     check_vllm(training_args)
+    judge = make_judge(env_args.judge, use_cache=False)
+    if isinstance(getattr(judge, "backend", None), LiteLLMBackend):
+        check_model(env_args.judge, who="judge", retry=judge.retry)
     try:
         trainer_class = load_trainer_class(launch_args.trainer)
     except (ImportError, AttributeError) as exc:
@@ -307,7 +314,8 @@ def build_trainer(script_args: Any, training_args: CorecraftGRPOConfig, model_ar
 
 NO_ARGUMENTS = ("no arguments: give --config FILE.yaml (e.g. examples/grpo_tiny_cpu.yaml) or --model_name_or_path "
                 "and the training flags; corecraft-grpo --help lists them")
-_CONFIG_ERRORS = (ValueError, KeyError, ImportError, OSError)  # what a wrong config raises (ConfigError is a ValueError)
+# What a wrong config raises (ConfigError is a ValueError; FatalModelError: a judge model that cannot be used).
+_CONFIG_ERRORS = (ValueError, KeyError, ImportError, OSError, FatalModelError)
 
 
 def _raise_config_error(message: str):

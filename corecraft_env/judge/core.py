@@ -56,13 +56,14 @@ def import_litellm():
 
 
 def check_model(model: str, *, who: str, api_base: str | None = None, api_key: str | None = None,
-                key_option: str = "--api-key-env", timeout: float = 60.0, retry: RetryPolicy | None = None,
+                key_option: str | None = None, timeout: float = 60.0, retry: RetryPolicy | None = None,
                 sleep: Callable[[float], None] = time.sleep) -> None:
     """Check before a run that ``model`` (a LiteLLM model string) can answer, so a wrong name or key fails at once.
 
     LiteLLM's own validation first (the provider is known; its key variable is set unless ``api_key`` or ``api_base``
     is given), then one request of a single token, retried like any other on transient errors. Raises
-    ``FatalModelError`` saying what is wrong and what to do; ``who`` names the model's role ("agent", "judge")."""
+    ``FatalModelError`` saying what is wrong and what to do; ``who`` names the model's role ("agent", "judge"), and
+    ``key_option`` the command-line option that names the variable holding the key, if there is one."""
     litellm = import_litellm()
     try:
         litellm.get_llm_provider(model, api_base=api_base)
@@ -77,8 +78,8 @@ def check_model(model: str, *, who: str, api_base: str | None = None, api_key: s
     if api_key is None and not api_base:
         missing = litellm.validate_environment(model)["missing_keys"]
         if missing:
-            raise FatalModelError(f"{who} model {model}: {', '.join(missing)} is not set; export it, or name the variable "
-                                  f"holding the key with {key_option}")
+            raise FatalModelError(f"{who} model {model}: {', '.join(missing)} is not set; export it"
+                                  + (f", or name the variable holding the key with {key_option}" if key_option else ""))
     backend = LiteLLMBackend(model, api_base=api_base, api_key=api_key, timeout=timeout, max_tokens=1, json_mode=False)
     attempts = Attempts()
     try:
