@@ -57,6 +57,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     tasks_dir = str(folder)
     if not folder.is_dir():
         raise ValueError(f"no task directory at {tasks_dir}")
+    if next(folder.rglob("*.json"), None) is None:
+        raise ValueError(f"no task files (*.json) under {tasks_dir}: give a folder with train/ and heldout/ task files "
+                         "(and rubrics/ beside it), or one holding tasks/ and rubrics/")
     # An empty config file keeps a surrounding project's pytest settings out of the user's validation run.
     options = ["-p", "corecraft_env.validation", "-p", "no:cacheprovider", "-p", "no:faker", "-c", os.devnull, "--rootdir", tasks_dir,
                "--corecraft-tasks", tasks_dir, "-q", "--tb=line" if args.quiet else "--tb=short"]
@@ -102,10 +105,15 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     task_set = TaskSet.from_folder(args.directory)
     selected = task_set.select(split=args.split)
     if args.export:
-        from .tasks.dataset import tasks_to_dataset
+        from .tasks.dataset import tasks_to_dataset_dict
 
-        tasks_to_dataset(selected).save_to_disk(args.export)
-        print(f"wrote {len(selected)} tasks as a Hugging Face dataset to {args.export}")
+        if not selected:
+            raise ValueError(f"no tasks to export in {task_set.tasks_dir}" + (f" (split {args.split})" if args.split else ""))
+        datasets = tasks_to_dataset_dict(selected)
+        datasets.save_to_disk(args.export)
+        sizes = ", ".join(f"{split}: {len(rows)}" for split, rows in datasets.items())
+        print(f"wrote {len(selected)} tasks as a Hugging Face DatasetDict ({sizes}) to {args.export}; "
+              f"load it with datasets.load_from_disk({args.export!r})")
     elif args.stats:
         stats = task_statistics(selected)
         print(json.dumps(stats, indent=1) if args.json else format_statistics(stats))
@@ -141,7 +149,10 @@ def _add_feature_commands(commands) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="corecraft", description="Corecraft: an enterprise customer-support world for LLM agents.")
+    parser.add_argument("--version", action="version", version=f"corecraft {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     world = commands.add_parser("world", help="build (or load) a seeded world and print its entity counts and hash")
@@ -159,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--split", choices=("train", "heldout"), help="only this split")
     tasks.add_argument("--json", action="store_true", help="one JSON object per task (id, family, category, difficulty, split, …)")
     tasks.add_argument("--stats", action="store_true", help="counts per split × category × difficulty, and families")
-    tasks.add_argument("--export", metavar="DIR", help="save the tasks as a Hugging Face dataset (chat-format prompt + metadata)")
+    tasks.add_argument("--export", metavar="DIR", help="save the tasks as a Hugging Face DatasetDict by split (train, heldout; chat-format prompt + "
+                            "metadata), read back with datasets.load_from_disk(DIR)")
     tasks.set_defaults(handler=_cmd_tasks)
 
     validate = commands.add_parser("validate", help="validate task files: schema, ids, rubric, oracle passes, null/random fail")
@@ -172,6 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush of a closed pipe raises nothing more."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError):  # not a real file (a test's capture): nothing will flush to a pipe
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -179,7 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("default")  # cache problems are shown once, as "WorldCacheWarning: ..." on stderr
         try:
-            return handler(args)
+            code = handler(args)
+            sys.stdout.flush()  # inside the try: a reader that left early shows up here at the latest
+            return code
+        except BrokenPipeError:  # the reader went away (`corecraft tasks | head`): stop quietly, as `cat` does
+            _silence_stdout()
+            return 141  # 128 + SIGPIPE, what a shell reports for a program killed by a closed pipe
         except (TypeError, ValueError, OSError) as exc:
             print(f"corecraft {args.command}: error: {exc}", file=sys.stderr)
             return 2

@@ -7,9 +7,13 @@ writes; every reference call succeeds; the oracle (reference solution) scores 1.
 random agent do not pass, nor does the policy-blind agent for any rule the task has a policy-blind solution for; no
 reward hack passes and every paraphrase of the reference reply does (``reward_probes``).
 
-Used by the project's own suite (``tasks/`` is a test path and the root conftest loads this plugin) and by
-``corecraft validate DIR`` for anyone's tasks. Options: ``--corecraft-tasks DIR`` (repeatable; default: ``tasks/``
-under the rootdir) and ``--corecraft-rubrics DIR`` (default: ``rubrics/`` beside the tasks folder).
+The package registers this plugin with pytest (a ``pytest11`` entry point), so ``pytest my_tasks/`` validates a task
+folder with nothing else to add; ``corecraft validate DIR`` runs the same checks. Without options, a JSON file is a
+task when it lies under the ``train/`` or ``heldout/`` folder of a task folder that either has a ``rubrics/`` folder
+beside it or is named on pytest's command line (``pytest my_tasks/`` or ``pytest DIR`` with ``DIR/tasks``): JSON
+files elsewhere in a project are left alone. ``--corecraft-tasks DIR`` (repeatable) validates exactly the task files
+under DIR instead; ``--corecraft-rubrics DIR`` sets the rubric folder (default: ``rubrics/`` beside the tasks folder).
+``-p no:corecraft_env.validation`` turns the plugin off.
 """
 
 from __future__ import annotations
@@ -18,17 +22,15 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
-from .agents import NullAgent, OracleAgent, PolicyBlindAgent, RandomAgent, run_episode
-from .env import CorecraftEnv
-from .reward_probes import probe_problems
-from .tasks import Task, TaskFormatError, TaskSet
-from .tasks.model import load_task
-from .tools import REGISTRY
-from .world import load_world
+if TYPE_CHECKING:
+    from .tasks import Task
+
+# pytest loads this plugin in every run of an environment where corecraft is installed: the environment, the agents
+# and the world are imported only once a task file is collected.
 
 RANDOM_AGENT_SEEDS = (0, 1, 2)
 ID_PATTERN = re.compile(r"\b(?:cust|emp|ord|pay|shp|tick|ref|res|esc|kb|msg|build)-\d[\d-]*\d\b|\b(?:cust|emp|kb)-\d+\b")
@@ -71,6 +73,13 @@ def _exists(conn, entity_id: str) -> bool:
 
 def validate_task(task: Task, rubrics_dir: Path) -> list[str]:
     """Problems with one task (empty when it is valid)."""
+    from .agents import NullAgent, OracleAgent, PolicyBlindAgent, RandomAgent, run_episode
+    from .env import CorecraftEnv
+    from .reward_probes import probe_problems
+    from .tasks import TaskFormatError, TaskSet
+    from .tools import REGISTRY
+    from .world import load_world
+
     task_set = TaskSet.of([task], rubrics_dir)
     try:
         rubric = task_set.rubric(task.rubric_id)
@@ -132,15 +141,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @cache
 def _roots(config: pytest.Config) -> tuple[Path, ...]:
-    given = config.getoption("corecraft_tasks")
-    roots = [Path(d).resolve() for d in given] if given else [Path(config.rootpath, "tasks").resolve()]
-    return tuple(r for r in roots if r.is_dir())
+    """The task folders given with --corecraft-tasks (only their files are collected), else none."""
+    return tuple(r for r in (Path(d).resolve() for d in config.getoption("corecraft_tasks")) if r.is_dir())
+
+
+@cache
+def _named(config: pytest.Config) -> frozenset[Path]:
+    """Folders named on the command line, and their tasks/ folders: task folders by the user's say-so."""
+    named = {Path(arg.split("::")[0]).resolve() for arg in config.args}
+    return frozenset(named | {path / "tasks" for path in named})
+
+
+def _task_root(file_path: Path, config: pytest.Config) -> Path | None:
+    """The task folder ``file_path`` belongs to (see the module docstring), or None when it is not a task file."""
+    from .tasks import SPLITS
+
+    path = file_path.resolve()
+    if config.getoption("corecraft_tasks"):
+        return next((root for root in _roots(config) if path.is_relative_to(root)), None)
+    for folder in path.parents:
+        if folder.name in SPLITS and (folder.parent in _named(config) or (folder.parent.parent / "rubrics").is_dir()):
+            return folder.parent
+    return None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.File | None:
     if file_path.suffix != ".json":
         return None
-    root = next((r for r in _roots(parent.config) if file_path.resolve().is_relative_to(r)), None)
+    root = _task_root(file_path, parent.config)
     return TaskFile.from_parent(parent, path=file_path, root=root) if root else None
 
 
@@ -155,6 +183,9 @@ class TaskFile(pytest.File):
 
 class TaskItem(pytest.Item):
     def runtest(self) -> None:
+        from .tasks import TaskFormatError
+        from .tasks.model import load_task
+
         rubrics = self.config.getoption("corecraft_rubrics")
         rubrics_dir = Path(rubrics) if rubrics else self.parent.root.parent / "rubrics"
         try:

@@ -9,6 +9,7 @@ that evaluation code can take them without a training config.
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from dataclasses import dataclass, field
 
@@ -199,4 +200,6 @@ class CorecraftEnvConfig:
 
             unknown = [name for name in self.tools if name not in REGISTRY and self.tools != ["reference"]]
             if unknown:
-                raise ValueError(f"unknown tools {unknown}; the registry has {REGISTRY.names}")
+                close = difflib.get_close_matches(unknown[0], [*REGISTRY.names, "reference"], n=1)
+                raise ValueError(f"tools: unknown tool {unknown[0]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                                 + "; `corecraft tools` lists them, or give [reference] for each task's own tools")

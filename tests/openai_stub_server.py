@@ -7,8 +7,9 @@ A request without tools is a *judge* request: by default the verdict is true whe
 judge prompt shows it) mentions "shipping". Both are replaceable callables.
 
 Faults are injected by ``faults(kind, body, seen)`` → ``None`` (answer normally) or one of ``"500"``, ``"429"``,
-``"timeout"`` (hold the connection past the client's timeout, then answer), ``"bad_json"`` (an HTTP 200 whose body
-is not JSON), ``"bad_verdict"`` (a well-formed completion whose text is not the JSON verdict). ``seen`` counts earlier
+``"401"`` (a wrong key), ``"404"`` (an unknown model), ``"timeout"`` (hold the connection past the client's timeout,
+then answer), ``"bad_json"`` (an HTTP 200 whose body is not JSON), ``"bad_verdict"`` (a well-formed completion whose
+text is not the JSON verdict). ``seen`` counts earlier
 requests with the same body, so a plan like "the first two tries of every request fail" is deterministic whatever
 the concurrency. The server stops in ``stop()`` (or on leaving ``with``); every sleep is interruptible.
 """
@@ -24,7 +25,9 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-FAULTS = ("500", "429", "timeout", "bad_json", "bad_verdict")
+from corecraft_env.judge.core import CHECK_MESSAGES
+
+FAULTS = ("500", "429", "401", "404", "timeout", "bad_json", "bad_verdict")
 
 
 class OracleScript:
@@ -120,7 +123,7 @@ class StubOpenAIServer:
 
     # -- answering ---------------------------------------------------------------------------------------------------
     def respond(self, body: dict) -> tuple[int, bytes]:
-        kind = "agent" if body.get("tools") else "judge"
+        kind = "agent" if body.get("tools") else "check" if body.get("messages") == list(CHECK_MESSAGES) else "judge"
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         with self._lock:
             seen = self._seen[digest]
@@ -137,12 +140,20 @@ class StubOpenAIServer:
             return 500, json.dumps({"error": {"message": "scripted server error", "type": "server_error"}}).encode()
         if fault == "429":
             return 429, json.dumps({"error": {"message": "scripted rate limit", "type": "rate_limit_error"}}).encode()
+        if fault == "401":
+            return 401, json.dumps({"error": {"message": "Incorrect API key provided: sk-scripted.", "type": "invalid_request_error",
+                                              "code": "invalid_api_key"}}).encode()
+        if fault == "404":
+            return 404, json.dumps({"error": {"message": f"The model `{body.get('model')}` does not exist.",
+                                              "type": "invalid_request_error", "code": "model_not_found"}}).encode()
         if fault == "timeout":
             self._stopping.wait(self.timeout_hold)
         if fault == "bad_json":
             return 200, b'{"id": "chatcmpl-broken", "choices": [{"message": '
         if kind == "agent":
             message = self.agent_script(body)
+        elif kind == "check":
+            message = {"role": "assistant", "content": "OK"}
         else:
             message = {"role": "assistant", "content": "I think it is fine." if fault == "bad_verdict" else self.judge_script(body)}
         prompt_chars = len(json.dumps(body.get("messages", [])))

@@ -93,6 +93,31 @@ def test_selection_filters_and_bad_options_are_clear(tmp_path, capsys):
         main(["eval", "-o", str(tmp_path / "z"), "-k", "0"])
 
 
+@pytest.mark.parametrize("options, message", [
+    (["--agent", "litellm", "--model", "openai/gpt-4o-mini"],
+     "agent model openai/gpt-4o-mini: OPENAI_API_KEY is not set; export it, or name the variable holding the key with --api-key-env"),
+    (["--agent", "litellm", "--model", "nosuchprovider/foo"],
+     "agent model 'nosuchprovider/foo': the provider 'nosuchprovider' is unknown to LiteLLM; write provider/model, e.g. "
+     "openai/gpt-4o-mini"),
+    (["--judge", "gpt4"],
+     "judge model 'gpt4': it names no provider; write provider/model, e.g. openai/gpt-4o-mini (did you mean 'gpt-4'?)"),
+    (["--judge", "openai/gpt-4o-mini"],
+     "judge model openai/gpt-4o-mini: OPENAI_API_KEY is not set; export it, or name the variable holding the key with "
+     "--judge-api-key-env"),
+    (["--agent", "hf", "--model", "no-such-model"],
+     "no-such-model is not a local model folder (no config.json); pass a folder written by save_pretrained, or one of "
+     "smollm2-135m-instruct, tiny-random-qwen3 (built locally, no download)"),
+])
+def test_a_model_that_cannot_work_stops_eval_before_any_episode(tmp_path, capsys, monkeypatch, options, message):
+    # Caught by LiteLLM's own checks, before any request: no server is needed, and none is asked.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert main(eval_args(tmp_path / "run", *options)) == 2
+    *before, last = capsys.readouterr().err.splitlines()
+    assert last == f"corecraft eval: error: {message}"
+    assert all(line.startswith("[eval] loading local model") for line in before) and len(before) == (options[1] == "hf")
+    assert not (tmp_path / "run").exists()  # nothing written: the same -o can be used with the mistake fixed
+
+
 def test_report_renders_summary_plots_and_trajectories(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(eval_args(out, "--agent", "oracle", "-k", "2")) == 0

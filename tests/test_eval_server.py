@@ -19,6 +19,7 @@ import pytest
 import corecraft_env  # noqa: F401
 from corecraft_env.agents import OracleAgent, run_episode
 from corecraft_env.agents.litellm_agent import AgentError, LiteLLMAgent
+from corecraft_env.cli import main
 from corecraft_env.eval import EvalConfig, run_eval
 from corecraft_env.judge import RetryPolicy, make_judge
 from corecraft_env.tasks import TaskSet
@@ -140,6 +141,8 @@ def test_transient_faults_at_a_high_rate_are_retried_and_the_run_completes(serve
 
 def test_a_judge_that_never_answers_gives_errored_criteria_and_a_failing_agent_gives_error_records(serve, tmp_path):
     def faults(kind, body, seen):
+        if kind == "check":
+            return None  # the model checks before the run pass: the failures come later
         if kind == "judge":
             return "500"  # the judge is down for the whole run
         if "ord-250906-106" in json.dumps(body["messages"][1]):
@@ -203,3 +206,95 @@ def test_sigkill_mid_run_then_resume_records_every_episode_exactly_once(serve, t
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["overall"]["episodes"] == 16 and summary["run"]["resumed_from"] == len(before)
     assert summary["overall"]["pass@1"] == 1.0 and "pass@1" in resumed.stdout
+
+
+# -- `corecraft eval` against a server that refuses: fatal at once, errored episodes, --retry-errors ------------------
+def eval_command(server, run_dir: Path, *extra: str) -> list[str]:
+    return ["eval", "--agent", "litellm", "--model", "openai/scripted", "--api-base", server.url, "--tasks-dir", str(DEMO),
+            "--split", "all", "-k", "2", "-c", "2", "-q", "--retry-base-delay", "0.01", "--agent-timeout", "5",
+            "--judge-timeout", "5", "--no-judge-cache", "-o", str(run_dir), *extra]
+
+
+def test_a_wrong_key_stops_eval_before_any_episode(serve, tmp_path, capsys):
+    server = serve(faults=lambda kind, body, seen: "401")
+    assert main(eval_command(server, tmp_path / "run")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("corecraft eval: error: agent model openai/scripted refused a test request: AuthenticationError")
+    assert "Incorrect API key provided" in err and err.endswith("check the API key (--api-key-env names the variable holding it)")
+    assert "\n" not in err
+    assert server.counts == Counter({("check", "401"): 1})  # one request, not retried, and no episode started
+    assert not (tmp_path / "run").exists()  # nothing written: the same -o can be used with other settings
+
+
+def test_an_unknown_judge_model_stops_eval_before_any_episode(serve, tmp_path, capsys):
+    server = serve(faults=lambda kind, body, seen: "404" if body["model"] == "no-such-judge" else None)
+    command = eval_command(server, tmp_path / "run", "--judge", "openai/no-such-judge", "--judge-api-base", server.url)
+    assert main(command) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("corecraft eval: error: judge model openai/no-such-judge refused a test request: NotFoundError")
+    assert "The model `no-such-judge` does not exist" in err and err.endswith("check the model name and the API base URL")
+    assert server.counts == Counter({("check", "ok"): 1, ("check", "404"): 1})  # the agent's check, then the judge's
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_key_revoked_mid_run_stops_it_at_once_and_the_same_command_runs_it_after_the_fix(serve, tmp_path, capsys):
+    state = {"key_valid": True}
+    # The checks pass; then every agent request is refused until the key is fixed.
+    server = serve(faults=lambda kind, body, seen: None if kind == "check" or state["key_valid"] else "401")
+    state["key_valid"] = False
+    command = eval_command(server, tmp_path / "run")
+    assert main(command) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("corecraft eval: error: the agent's model openai/scripted failed: AuthenticationError")
+    assert server.counts[("agent", "401")] <= 2  # at most the two episodes in flight, each asked once: not 4 x 4 tries
+    assert not (tmp_path / "run" / "episodes.jsonl").exists()  # the refused episodes are not recorded
+    state["key_valid"] = True
+    assert main(command) == 0
+    assert "(ran 4 episodes now, 0 before)" in capsys.readouterr().out
+    assert all(r["status"] == "ok" and r["passed"] for r in lines(tmp_path / "run"))
+
+
+def test_a_server_error_then_an_answer_is_retried_and_eval_succeeds(serve, tmp_path, capsys):
+    server = serve(faults=lambda kind, body, seen: "500" if seen == 0 else None)  # every request fails once, then answers
+    command = eval_command(server, tmp_path / "run", "--judge", "openai/scripted-judge", "--judge-api-base", server.url)
+    assert main(command) == 0, capsys.readouterr().err
+    assert server.counts[("check", "500")] == 2 and server.counts[("check", "ok")] == 2  # agent and judge checks
+    assert server.counts[("agent", "500")] == server.counts[("agent", "ok")] > 0
+    # Both trials show the judge the same transcript: the first request fails, the other trial's and the retry answer.
+    assert server.counts[("judge", "500")] == 1 and server.counts[("judge", "ok")] == 2
+    records = lines(tmp_path / "run")
+    assert len(records) == 4 and all(r["status"] == "ok" and r["passed"] and not r["errored"] for r in records)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["errors"] == [] and summary["agent_retries"] == server.counts[("agent", "500")]
+
+
+def test_errored_episodes_exit_nonzero_with_each_cause_and_retry_errors_runs_them_again(serve, tmp_path, capsys):
+    state = {"down": True}
+
+    def faults(kind, body, seen):
+        if kind == "check" or not state["down"]:
+            return None
+        if kind == "judge":
+            return "500"  # no verdict for the judge criterion of demo-partial-return-001
+        return "500" if "ord-250906-106" in json.dumps(body["messages"][1]) else None  # demo-order-status-001's agent
+
+    server = serve(faults=faults)
+    command = eval_command(server, tmp_path / "run", "--agent-retries", "2", "--judge-retries", "2", "--judge",
+                           "openai/scripted-judge", "--judge-api-base", server.url)
+    assert main(command) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "corecraft eval: 4 of 4 episodes errored; the first error of each kind:"
+    assert err[1].startswith("  agent InternalServerError (2 episodes): AgentError: model openai/scripted failed after 2 attempt(s)")
+    assert err[2].startswith("  judge InternalServerError (2 verdicts): judge openai/scripted-judge gave no verdict after 2 attempt(s)")
+    assert err[3] == ("corecraft eval: fix the cause, then run the same command with --retry-errors to run those episodes "
+                      "again")
+    assert main(command) == 1  # resuming runs nothing new: the errored episodes are still there, and still counted
+    assert "(ran 0 episodes now, 4 before)" in capsys.readouterr().out
+    state["down"] = False
+    assert main([*command, "--retry-errors"]) == 0
+    captured = capsys.readouterr()
+    assert "running 4 errored episode(s) again (--retry-errors)" in captured.err and "(ran 4 episodes now, 0 before)" in captured.out
+    records = lines(tmp_path / "run")
+    assert sorted((r["task_id"], r["trial"]) for r in records) == [(t, k) for t in ("demo-order-status-001", "demo-partial-return-001")
+                                                                    for k in (0, 1)]
+    assert all(r["status"] == "ok" and r["passed"] for r in records)

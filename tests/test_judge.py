@@ -15,7 +15,8 @@ import pytest
 import corecraft_env  # noqa: F401 - registers Corecraft-v0
 from corecraft_env.agents import OracleAgent, run_episode
 from corecraft_env.judge import (Attempts, MalformedOutput, RetriesExhausted, RetryPolicy, RubricJudge, VerdictCache,
-                                 build_messages, call_with_retries, is_transient, judge_input, make_judge, parse_verdict)
+                                 build_messages, call_with_retries, is_fatal, is_transient, judge_input, make_judge,
+                                 parse_verdict)
 from corecraft_env.tasks import Episode, JudgeError, TaskSet, ToolEvent
 
 DEMO = Path(__file__).parent / "data" / "demo"
@@ -75,6 +76,22 @@ def test_transient_errors_are_told_from_permanent_ones():
     assert all(is_transient(e) for e in (Status(500), Status(503), Status(429), Status(408), APITimeoutError(), TimeoutError(),
                                          MalformedOutput("x")))
     assert not any(is_transient(e) for e in (Status(400), Status(401), Status(404), ValueError("bad")))
+
+
+def test_errors_every_request_would_meet_are_fatal():
+    import litellm
+
+    # What LiteLLM raises for the OpenAI client without a key: an InternalServerError (status 500), yet no retry helps.
+    no_key = litellm.InternalServerError("OpenAIException - Missing credentials. Please pass an `api_key`, or set the "
+                                         "`OPENAI_API_KEY` environment variable.", llm_provider="openai", model="gpt-4o-mini")
+    assert no_key.status_code == 500 and not is_transient(no_key) and is_fatal(no_key)
+    wrong_key = litellm.AuthenticationError("Incorrect API key", llm_provider="openai", model="gpt-4o-mini")
+    unknown = litellm.NotFoundError("The model does not exist", llm_provider="openai", model="gpt-5o")
+    bad = litellm.BadRequestError("unsupported parameter", model="gpt-4o-mini", llm_provider="openai")
+    assert all(is_fatal(e) for e in (wrong_key, unknown, bad))
+    too_long = litellm.ContextWindowExceededError("too many tokens", model="gpt-4o-mini", llm_provider="openai")
+    server = litellm.InternalServerError("upstream overloaded", llm_provider="openai", model="gpt-4o-mini")
+    assert not any(is_fatal(e) for e in (too_long, server, ValueError("a bug in a judge callable"), TimeoutError()))
 
 
 def test_backoff_doubles_up_to_the_cap():

@@ -307,15 +307,24 @@ def test_wrong_refund_status_amount_or_routing_fails(corpus_env):
     assert mutated >= 30
 
 
-def test_cli_exports_the_tasks_as_a_dataset(tmp_path):
+def test_cli_exports_the_tasks_as_a_dataset_dict_by_split(tmp_path):
     import subprocess
     import sys
 
-    from datasets import load_from_disk
+    from datasets import DatasetDict, load_from_disk
 
-    result = subprocess.run([sys.executable, "-m", "corecraft_env", "tasks", "--split", "heldout", "--export", str(tmp_path / "ds")],
+    result = subprocess.run([sys.executable, "-m", "corecraft_env", "tasks", "--export", str(tmp_path / "ds")],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    dataset = load_from_disk(str(tmp_path / "ds"))
-    assert set(dataset["split"]) == {"heldout"} and len(dataset) == len(set(dataset["task_id"]))
-    assert [m["role"] for m in dataset[0]["prompt"]] == ["system", "user"]
+    datasets = load_from_disk(str(tmp_path / "ds"))
+    assert isinstance(datasets, DatasetDict) and set(datasets) == {"train", "heldout"}
+    for split, dataset in datasets.items():
+        assert set(dataset["split"]) == {split} and len(dataset) == len(set(dataset["task_id"]))
+    assert not set(datasets["train"]["task_id"]) & set(datasets["heldout"]["task_id"])
+    assert [m["role"] for m in datasets["heldout"][0]["prompt"]] == ["system", "user"]
+    assert f"train: {len(datasets['train'])}, heldout: {len(datasets['heldout'])}" in result.stdout
+    assert "load_from_disk" in result.stdout
+    heldout = subprocess.run([sys.executable, "-m", "corecraft_env", "tasks", "--split", "heldout", "--export", str(tmp_path / "h")],
+                             capture_output=True, text=True)
+    assert heldout.returncode == 0, heldout.stderr
+    assert set(load_from_disk(str(tmp_path / "h"))) == {"heldout"}

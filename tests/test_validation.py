@@ -123,3 +123,33 @@ def test_missing_rubric_and_invalid_task_file(broken):
 def test_task_in_the_wrong_split_folder(broken):
     edit(task_file(broken), lambda t: t.update(split="heldout"))
     assert "split is 'heldout' but the file is in the 'train' folder" in validate(broken).stdout
+
+
+def plain_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """`pytest ARGS` run by a user in `cwd`: no options, no conftest; the plugin comes from the pytest11 entry point
+    that installing the package registers."""
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_plain_pytest_validates_a_copied_task_folder(tmp_path):
+    shutil.copytree(DEMO, tmp_path / "my_tasks")
+    result = plain_pytest(tmp_path, "my_tasks")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+    result = plain_pytest(tmp_path, "my_tasks/tasks")  # the bare tasks folder, rubrics/ beside it
+    assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout + result.stderr
+    edit(task_file(tmp_path / "my_tasks"), lambda t: t["requester"].update(id="cust-9999"))
+    result = plain_pytest(tmp_path, "my_tasks")
+    assert result.returncode == 1 and "1 failed, 1 passed" in result.stdout
+    assert "requester customer cust-9999 does not exist" in result.stdout
+
+
+def test_plain_pytest_leaves_other_json_files_alone(tmp_path):
+    # A project's data/train/*.json is not a task folder: no rubrics/ beside it, not named on the command line.
+    (tmp_path / "data" / "train").mkdir(parents=True)
+    (tmp_path / "data" / "train" / "sample.json").write_text('{"text": "not a task"}')
+    (tmp_path / "test_project.py").write_text("def test_project():\n    assert True\n")
+    result = plain_pytest(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout and "sample" not in result.stdout

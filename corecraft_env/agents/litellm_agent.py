@@ -16,7 +16,16 @@ import json
 import time
 from typing import Any, Callable
 
-from ..judge.retry import Attempts, RetriesExhausted, RetryPolicy, call_with_retries
+from ..judge.retry import (
+    Attempts,
+    FatalModelError,
+    RetriesExhausted,
+    RetryPolicy,
+    call_with_retries,
+    describe,
+    fatal_hint,
+    is_fatal,
+)
 from ..tools import encode_result
 
 
@@ -150,6 +159,8 @@ class LiteLLMAgent:
         except RetriesExhausted as exc:
             raise AgentError(f"model {self.model} failed after {exc.attempts.count} attempt(s): {exc.attempts.errors[-1]}") from exc
         except Exception as exc:
+            if is_fatal(exc):
+                raise FatalModelError(f"the agent's model {self.model} failed: {describe(exc)}; {fatal_hint(exc)}") from exc
             raise AgentError(f"model {self.model} failed: {type(exc).__name__}: {exc}") from exc
         finally:
             self.stats["model_calls"] += 1

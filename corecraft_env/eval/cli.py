@@ -25,7 +25,9 @@ def _positive(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = ("Run an agent on tasks, k trials each, and write RUN_DIR/episodes.jsonl (one line per episode), "
-                          "run.json and summary.json. Re-running with the same --out resumes: finished episodes are kept.")
+                          "run.json and summary.json. Re-running with the same --out resumes: finished episodes are kept "
+                          "(--retry-errors runs the errored ones again). The LiteLLM agent's and judge's models are checked "
+                          "first; a wrong key or model stops the run at once. Exits 1 when episodes errored, 2 on an error.")
     agent = parser.add_argument_group("agent")
     agent.add_argument("--agent", choices=AGENTS, default="oracle", help="who acts (default: oracle, the reference solution)")
     agent.add_argument("--model", help="litellm: a LiteLLM model string (openai/gpt-4o-mini; openai/NAME with --api-base for a "
@@ -68,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("-c", "--concurrency", type=_positive, default=4, help="episodes in flight (default 4)")
     run.add_argument("--max-steps", type=_positive, default=30, help="actions per episode before truncation (default 30)")
     run.add_argument("-o", "--out", required=True, help="run directory (created; an existing one is resumed)")
+    run.add_argument("--retry-errors", action="store_true",
+                     help="run again the episodes of RUN_DIR that errored (agent error, or a judge gave no verdict)")
     run.add_argument("--report", action="store_true", help="also write RUN_DIR/report.html at the end")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress line")
 
@@ -81,6 +85,7 @@ def _env_key(name: str | None) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..judge.retry import FatalModelError
     from ..tasks.model import TaskFormatError, task_folders
     from .runner import EvalConfig, print_summary, run_eval
     from .store import RunFileError
@@ -99,10 +104,10 @@ def run(args: argparse.Namespace) -> int:
         tasks_dir=tasks_dir, rubrics_dir=rubrics_dir, split=None if args.split == "all" else args.split,
         families=_list(args.family), categories=_list(args.category), difficulties=_list(args.difficulty),
         task_ids=_list(args.task_id), sample=args.sample, sample_seed=args.sample_seed, trials=args.trials,
-        concurrency=args.concurrency, max_steps=args.max_steps, progress=not args.quiet)
+        concurrency=args.concurrency, max_steps=args.max_steps, progress=not args.quiet, retry_errors=args.retry_errors)
     try:
         summary = run_eval(config)
-    except (RunFileError, TaskFormatError, KeyError) as exc:
+    except (RunFileError, TaskFormatError, KeyError, FatalModelError) as exc:
         print(f"corecraft eval: error: {str(exc).strip(chr(34))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -115,4 +120,21 @@ def run(args: argparse.Namespace) -> int:
 
         path = write_report(args.out)
         print(f"report: {path}")
-    return 0
+    return report_errors(summary)
+
+
+def report_errors(summary: dict) -> int:
+    """Print the first error of each kind to stderr and return 1 when episodes of the run errored, else 0."""
+    errors = summary.get("errors") or []
+    if not errors:
+        return 0
+    overall = summary["overall"]
+    errored = overall["agent_errors"] + overall["episodes_with_errored_criteria"]
+    print(f"corecraft eval: {errored} of {overall['episodes']} episodes errored; the first error of each kind:", file=sys.stderr)
+    for error in errors:
+        unit = "episode" if error["source"] == "agent" else "verdict"
+        print(f"  {error['source']} {error['kind']} ({error['count']} {unit}{'s' if error['count'] != 1 else ''}): "
+              f"{error['first']}", file=sys.stderr)
+    print("corecraft eval: fix the cause, then run the same command with --retry-errors to run those episodes again",
+          file=sys.stderr)
+    return 1

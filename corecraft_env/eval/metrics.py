@@ -11,6 +11,7 @@ For a task with ``n`` trials of which ``c`` passed (every rubric criterion met):
 
 Episodes whose agent failed (``status: "error"``) count as failed with reward 0 and are also counted apart.
 Errored criteria (a judge that gave no verdict) are counted per criterion; they never count as met or failed.
+``first_errors`` lists the kinds of error (agent and judge) with the first message of each.
 """
 
 from __future__ import annotations
@@ -59,6 +60,29 @@ def _block(records: list[dict]) -> dict:
         "episodes_with_errored_criteria": sum(1 for r in records if r.get("errored")),
         "agent_errors": sum(1 for r in records if r.get("status") == "error"),
     }
+
+
+def episode_errored(record: dict) -> bool:
+    """Whether an episode did not get a full score: its agent failed, or a judge gave no verdict on a criterion."""
+    return record.get("status") == "error" or bool(record.get("errored"))
+
+
+def first_errors(records: Iterable[dict]) -> list[dict]:
+    """One entry per kind of error, in order of first appearance: ``source`` (agent or judge), ``kind`` (the error's
+    type), ``count`` (episodes for the agent, verdicts for the judge) and ``first`` (the first message)."""
+    kinds: dict[tuple[str, str], dict] = {}
+
+    def add(source: str, kind: str, message: str) -> None:
+        entry = kinds.setdefault((source, kind), {"source": source, "kind": kind, "count": 0, "first": message})
+        entry["count"] += 1
+
+    for record in records:
+        if record.get("status") == "error":
+            add("agent", record.get("error_kind") or str(record.get("error")).split(":", 1)[0], str(record.get("error")))
+        for call in record.get("judge_calls") or []:
+            if call.get("passed") is None:
+                add("judge", (call.get("errors") or ["JudgeError"])[-1].split(":", 1)[0], call.get("reason") or "")
+    return list(kinds.values())
 
 
 def summarize(records: Iterable[dict], top_failed: int = 20) -> dict:

@@ -3,8 +3,12 @@
 One *work item* is a (task, trial) pair. Items run on a thread pool (``concurrency`` episodes in flight; each thread
 has its own environment, each episode a fresh agent); each finished episode is appended to ``episodes.jsonl`` at
 once (see ``store``). On start the log is read and the items already there are skipped, so a run that was
-interrupted, even by SIGKILL, resumes with nothing lost and nothing run twice. At the end the metrics of everything in
-the log are written to ``summary.json`` and printed.
+interrupted, even by SIGKILL, resumes with nothing lost and nothing run twice; ``retry_errors`` runs the errored ones
+again. At the end the metrics of everything in the log are written to ``summary.json`` and printed.
+
+Before the first episode, the LiteLLM agent's and judge's models are checked (``judge.check_model``), and during the
+run an error that every request would meet (``FatalModelError``: a wrong key, an unknown model) stops it at once:
+the episode it hit is not recorded, so the same command runs it once the cause is fixed.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from typing import Any, Callable, TextIO
 
 from ..actions import ActionError, parse_action
 from ..judge.cache import content_hash
+from ..judge.retry import FatalModelError, RetryPolicy
 from ..tasks import SPLITS, Task, TaskSet
-from .metrics import format_table, summarize
+from .metrics import episode_errored, first_errors, format_table, summarize
 from .store import RECORD_SCHEMA, EpisodeLog, RunFileError, done_keys, write_json_atomic
 
 AGENTS = ("oracle", "null", "random", "litellm", "hf")
@@ -71,6 +76,7 @@ class EvalConfig:
     concurrency: int = 4
     max_steps: int = 30
     progress: bool = True
+    retry_errors: bool = False  # run again the episodes of the log that errored (agent error or errored criteria)
 
     def __post_init__(self) -> None:
         if self.agent not in AGENTS:
@@ -134,9 +140,8 @@ def agent_factory(config: EvalConfig, task_set: TaskSet) -> Callable[[Task, int]
         return lambda task, trial: RandomAgent(seed=int(hashlib.sha256(f"{config.seed}:{task.id}:{trial}".encode()).hexdigest()[:8], 16))
     if config.agent == "litellm":
         from ..agents.litellm_agent import LiteLLMAgent
-        from ..judge.retry import RetryPolicy
 
-        retry = RetryPolicy(max_attempts=config.agent_attempts, base_delay=config.retry_base_delay, max_delay=config.retry_max_delay)
+        retry = agent_retry(config)
         return lambda task, trial: LiteLLMAgent(config.model, api_base=config.api_base, api_key=config.api_key,
                                                 temperature=config.temperature, seed=config.seed + trial,
                                                 max_tokens=config.max_tokens, timeout=config.agent_timeout, retry=retry)
@@ -147,6 +152,30 @@ def agent_factory(config: EvalConfig, task_set: TaskSet) -> Callable[[Task, int]
     local = LocalModel.get(config.model, config.device)
     return lambda task, trial: HFAgent(local_model=local, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
                                        seed=config.seed + trial)
+
+
+def agent_retry(config: EvalConfig) -> RetryPolicy:
+    return RetryPolicy(max_attempts=config.agent_attempts, base_delay=config.retry_base_delay, max_delay=config.retry_max_delay)
+
+
+def check_models(config: EvalConfig, judge: Any, check_agent: bool = True) -> None:
+    """``judge.check_model`` for the LiteLLM agent's model and a LiteLLM judge's model: ``FatalModelError`` if one
+    cannot be used."""
+    from ..judge.core import LiteLLMBackend, check_model
+
+    if check_agent and config.agent == "litellm":
+        check_model(config.model, who="agent", api_base=config.api_base, api_key=config.api_key, key_option="--api-key-env",
+                    timeout=config.agent_timeout, retry=agent_retry(config))
+    backend = getattr(judge, "backend", None)
+    if isinstance(backend, LiteLLMBackend):
+        check_model(backend.model, who="judge", api_base=backend.api_base, api_key=backend.api_key,
+                    key_option="--judge-api-key-env", timeout=backend.timeout, retry=judge.retry)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
 
 
 # -- one episode ------------------------------------------------------------------------------------------------------
@@ -184,7 +213,8 @@ def _now() -> str:
 
 
 def run_episode_record(env, agent, task: Task, trial: int, config: EvalConfig, judge, hashes: dict[str, str]) -> dict:
-    """Run one episode and return its JSONL record. Agent or environment failures become ``status: "error"``."""
+    """Run one episode and return its JSONL record. Agent or environment failures become ``status: "error"`` (with
+    ``error_kind``, the type of the error that started it); a ``FatalModelError`` is raised."""
     started, started_at = time.perf_counter(), _now()
     recorder = judge.recorder() if judge is not None else None
     env.judge = recorder
@@ -212,8 +242,11 @@ def run_episode_record(env, agent, task: Task, trial: int, config: EvalConfig, j
                 if truncated:
                     record["truncation_reason"] = step_info.get("truncation_reason")
                 break
+    except FatalModelError:
+        raise  # the run stops: no model request can succeed
     except Exception as exc:  # noqa: BLE001 - the agent (or a bug) failed: record it, never lose the episode
-        record.update(status="error", error=f"{type(exc).__name__}: {exc}"[:2000], steps=env.steps)
+        record.update(status="error", error=f"{type(exc).__name__}: {exc}"[:2000], error_kind=type(_root_cause(exc)).__name__,
+                      steps=env.steps)
     record["messages"] = messages
     record["judge_calls"] = [c.to_dict() for c in recorder.calls] if recorder is not None else []
     usage = getattr(agent, "usage", None)
@@ -314,17 +347,29 @@ def run_eval(config: EvalConfig, *, judge: Any = None, agent_factory_override: C
     hashes = {task.id: task_hash(task_set, task) for task in tasks}  # also loads every rubric before threads start
     header = _run_header(config, task_set)
     previous = _check_resume(run_dir, header)
-    run_dir.mkdir(parents=True, exist_ok=True)
     log = EpisodeLog(run_dir / "episodes.jsonl")
     existing = log.load()
     if log.dropped_torn_line:
         print(f"[eval] dropped a torn last line from {log.path} (an interrupted write); that episode will run again",
               file=stream or sys.stderr)
-    done = done_keys(existing)
     changed = sorted({r["task_id"] for r in existing if r["task_id"] in hashes and r.get("task_hash") != hashes[r["task_id"]]})
     if changed:
         raise RunFileError(f"{run_dir}: the content of task(s) {', '.join(changed[:5])} changed since they were run; "
                            "start a new --out directory")
+    errored = done_keys(r for r in existing if episode_errored(r)) if config.retry_errors else set()
+    done = done_keys(existing) - errored
+    items = [(task, trial) for trial in range(config.trials) for task in tasks if (task.id, trial) not in done]
+    judge_object = judge if judge is not None else make_judge(
+        config.judge, api_base=config.judge_api_base, api_key=config.judge_api_key, timeout=config.judge_timeout,
+        max_attempts=config.judge_attempts, base_delay=config.retry_base_delay, max_delay=config.retry_max_delay,
+        concurrency=config.judge_concurrency, cache_dir=config.judge_cache_dir, use_cache=config.judge_cache)
+    if items:  # before anything is written: a run stopped here can be started again with other settings
+        check_models(config, judge_object, check_agent=agent_factory_override is None)
+        make_agent = agent_factory_override or agent_factory(config, task_set)  # hf: loads the model
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if errored:
+        log.rewrite([r for r in existing if (r["task_id"], r["trial"]) not in errored])
+        print(f"[eval] running {len(errored)} errored episode(s) again (--retry-errors)", file=stream or sys.stderr)
     header["created_at"] = previous.get("created_at") if previous else _now()
     header["updated_at"] = _now()
     header["selection"] = {"split": config.split, "families": config.families, "categories": config.categories,
@@ -332,24 +377,26 @@ def run_eval(config: EvalConfig, *, judge: Any = None, agent_factory_override: C
                            "sample_seed": config.sample_seed, "tasks": len(tasks), "trials": config.trials}
     write_json_atomic(run_dir / "run.json", header)
 
-    items = [(task, trial) for trial in range(config.trials) for task in tasks if (task.id, trial) not in done]
-    judge_object = judge if judge is not None else make_judge(
-        config.judge, api_base=config.judge_api_base, api_key=config.judge_api_key, timeout=config.judge_timeout,
-        max_attempts=config.judge_attempts, base_delay=config.retry_base_delay, max_delay=config.retry_max_delay,
-        concurrency=config.judge_concurrency, cache_dir=config.judge_cache_dir, use_cache=config.judge_cache)
     progress = Progress(len(items), len(done), stream, config.progress)
     if items:
-        make_agent = agent_factory_override or agent_factory(config, task_set)
         local = threading.local()
 
-        def work(task: Task, trial: int) -> dict:
+        stopped = threading.Event()  # set by a FatalModelError: the items not yet started are skipped
+
+        def work(task: Task, trial: int) -> dict | None:
+            if stopped.is_set():
+                return None
             if not hasattr(local, "env"):
                 local.env = CorecraftEnv(task_set=task_set, task_ids=[t.id for t in tasks], max_steps=config.max_steps)
             try:
                 agent = make_agent(task, trial)
             except Exception as exc:  # noqa: BLE001
                 raise RuntimeError(f"cannot create the {config.agent} agent: {exc}") from exc
-            record = run_episode_record(local.env, agent, task, trial, config, judge_object, hashes)
+            try:
+                record = run_episode_record(local.env, agent, task, trial, config, judge_object, hashes)
+            except FatalModelError:
+                stopped.set()
+                raise
             log.append(record)
             progress.update(record)
             return record
@@ -371,6 +418,7 @@ def run_eval(config: EvalConfig, *, judge: Any = None, agent_factory_override: C
             progress.close()
     records = log.load(repair=False)
     summary = summarize(records)
+    summary["errors"] = first_errors(records)
     summary["run"] = {k: header[k] for k in ("agent", "model", "judge", "max_steps", "created_at", "updated_at")}
     summary["run"]["ran_now"] = len(items)
     summary["run"]["resumed_from"] = len(done)

@@ -79,8 +79,27 @@ class EpisodeLog:
                 os.fsync(handle.fileno())
         return records
 
+    @staticmethod
+    def _line(record: dict) -> bytes:
+        return (json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+
+    def rewrite(self, records: list[dict]) -> None:
+        """Replace the file by ``records`` (e.g. without the errored ones, to run them again), atomically: a crash
+        leaves the old file or the new one."""
+        self.close()
+        fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(b"".join(map(self._line, records)))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
     def append(self, record: dict) -> None:
-        line = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+        line = self._line(record)
         with self._lock:
             if self._fd is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,8 @@ reason)``, ``JudgeError`` when it cannot decide) around a *backend*, and adds wh
 * retries with exponential backoff on transient failures and malformed answers (``retry.RetryPolicy``); when they
   are used up the judge raises ``JudgeError`` and the scorer marks the criterion *errored*;
 * bounded concurrency: one semaphore, shared by every episode that uses this judge object, limits calls in flight;
+* fatal errors: a failure that every request would meet (a wrong key, an unknown model; ``retry.is_fatal``)
+  raises ``FatalModelError`` instead of giving an errored verdict, so that an evaluation stops at once;
 * a side channel: each decision is a ``JudgeCall`` (attempts, retries, errors, cache hit, latency, tokens) that a
   ``JudgeRecorder`` collects per episode, so an evaluation can report them.
 
@@ -18,6 +20,7 @@ decide), ``"py:package.module:function"`` (a callable with the ``Judge`` signatu
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import threading
@@ -28,7 +31,18 @@ from typing import Any, Callable
 from ..tasks import Criterion, Episode, JudgeError, Task
 from .cache import VerdictCache, content_hash
 from .prompt import PROMPT_VERSION, build_messages, judge_input, parse_verdict
-from .retry import Attempts, RetriesExhausted, RetryPolicy, call_with_retries, describe
+from .retry import (
+    Attempts,
+    FatalModelError,
+    RetriesExhausted,
+    RetryPolicy,
+    call_with_retries,
+    describe,
+    fatal_hint,
+    is_fatal,
+)
+
+CHECK_MESSAGES = ({"role": "user", "content": "Reply with the word OK."},)  # the one cheap request of check_model
 
 
 def import_litellm():
@@ -39,6 +53,42 @@ def import_litellm():
     litellm.telemetry = False
     litellm.suppress_debug_info = True  # no "Give Feedback" banner on every retried error
     return litellm
+
+
+def check_model(model: str, *, who: str, api_base: str | None = None, api_key: str | None = None,
+                key_option: str | None = None, timeout: float = 60.0, retry: RetryPolicy | None = None,
+                sleep: Callable[[float], None] = time.sleep) -> None:
+    """Check before a run that ``model`` (a LiteLLM model string) can answer, so a wrong name or key fails at once.
+
+    LiteLLM's own validation first (the provider is known; its key variable is set unless ``api_key`` or ``api_base``
+    is given), then one request of a single token, retried like any other on transient errors. Raises
+    ``FatalModelError`` saying what is wrong and what to do; ``who`` names the model's role ("agent", "judge"), and
+    ``key_option`` the command-line option that names the variable holding the key, if there is one."""
+    litellm = import_litellm()
+    try:
+        litellm.get_llm_provider(model, api_base=api_base)
+    except Exception:  # noqa: BLE001 - litellm raises BadRequestError: no provider prefix, or an unknown one
+        provider = model.split("/", 1)[0] if "/" in model else None
+        providers = [str(getattr(p, "value", p)) for p in litellm.provider_list]
+        close = difflib.get_close_matches(provider or model, providers if provider else litellm.model_list, n=1)
+        guess = f"{close[0]}/{model.split('/', 1)[1]}" if close and provider else (close[0] if close else None)
+        what = f"the provider {provider!r} is unknown to LiteLLM" if provider else "it names no provider"
+        raise FatalModelError(f"{who} model {model!r}: {what}; write provider/model, e.g. openai/gpt-4o-mini"
+                              + (f" (did you mean {guess!r}?)" if guess else "")) from None
+    if api_key is None and not api_base:
+        missing = litellm.validate_environment(model)["missing_keys"]
+        if missing:
+            raise FatalModelError(f"{who} model {model}: {', '.join(missing)} is not set; export it"
+                                  + (f", or name the variable holding the key with {key_option}" if key_option else ""))
+    backend = LiteLLMBackend(model, api_base=api_base, api_key=api_key, timeout=timeout, max_tokens=1, json_mode=False)
+    attempts = Attempts()
+    try:
+        call_with_retries(lambda: backend(list(CHECK_MESSAGES)), retry or RetryPolicy(), attempts, sleep=sleep)
+    except RetriesExhausted as exc:
+        raise FatalModelError(f"{who} model {model} did not answer a test request in {exc.attempts.count} attempt(s): "
+                              f"{exc.attempts.errors[-1]}; check that the server is up (and the API base URL)") from None
+    except Exception as exc:  # noqa: BLE001 - non-transient: fatal or not, the run cannot go on without this model
+        raise FatalModelError(f"{who} model {model} refused a test request: {describe(exc)}; {fatal_hint(exc, key_option)}") from None
 
 
 @dataclass
@@ -166,6 +216,8 @@ class RubricJudge:
             except RetriesExhausted as exc:
                 call.reason = f"judge {self.judge_id} gave no verdict after {exc.attempts.count} attempt(s): {exc.attempts.errors[-1]}"
             except Exception as exc:  # noqa: BLE001 - a non-transient failure (bad request, bad key, a bug in a callable)
+                if is_fatal(exc):
+                    raise FatalModelError(f"judge {self.judge_id} failed: {describe(exc)}; {fatal_hint(exc)}") from exc
                 call.reason = f"judge {self.judge_id} failed (not retried): {describe(exc)}"
             call.attempts, call.retries, call.errors = attempts.count, attempts.retries, attempts.errors
             call.prompt_tokens, call.completion_tokens = usage.get("prompt_tokens"), usage.get("completion_tokens")

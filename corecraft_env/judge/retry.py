@@ -1,14 +1,17 @@
 """Retries with exponential backoff for calls to model servers (the judge and the LiteLLM agent share it).
 
 Transient failures are retried: timeouts, connection errors, rate limits (429), server errors (5xx) and output that
-cannot be parsed (``MalformedOutput``). Anything else (a bad request, a wrong key, an unknown model) fails at once,
-since repeating it cannot help. Nothing here imports litellm: errors are classified by their ``status_code`` and
-class name, which covers litellm's, openai's and httpx's exception types alike.
+cannot be parsed (``MalformedOutput``). Anything else fails at once, since repeating it cannot help; of those, the
+ones that every later request would meet as well (a wrong or missing key, an unknown model, a bad request: see
+``is_fatal``) stop a whole evaluation (``FatalModelError``). Nothing here imports litellm: errors are classified by
+their ``status_code``, class name and, for the missing key that LiteLLM reports as a server error, their message,
+which covers litellm's, openai's and httpx's exception types alike.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
@@ -17,6 +20,13 @@ T = TypeVar("T")
 
 _TRANSIENT_NAMES = ("Timeout", "RateLimit", "Connection", "ServiceUnavailable", "InternalServer", "BadGateway",
                     "RemoteProtocol", "ReadError", "JSONDecodeError")
+
+_FATAL_NAMES = ("Authentication", "PermissionDenied", "NotFound", "BadRequest", "UnprocessableEntity", "UnsupportedParams")
+_FATAL_STATUSES = (400, 401, 403, 404, 422)
+# About one request's content, not the model: other requests can succeed.
+_REQUEST_NAMES = ("ContextWindowExceeded", "ContentPolicyViolation")
+# The OpenAI client without a key: LiteLLM raises it as an InternalServerError (status 500).
+_MISSING_KEY = re.compile(r"missing credentials|api_key client option must be set", re.I)
 
 
 class MalformedOutput(ValueError):
@@ -27,10 +37,43 @@ def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` is worth retrying (see the module docstring)."""
     if isinstance(exc, (MalformedOutput, TimeoutError, ConnectionError)):
         return True
+    if _MISSING_KEY.search(str(exc)):
+        return False
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and status > 0:
         return status in (408, 409, 425, 429) or status >= 500
     return any(name in type(exc).__name__ for name in _TRANSIENT_NAMES)
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """Whether every request to the same model will fail as ``exc`` did: a missing or wrong key (401, 403), an unknown
+    model (404), a request the server cannot take (400, 422). A context window exceeded or a content filter is about
+    one request only, and a transient error is not fatal."""
+    if is_transient(exc) or any(name in type(exc).__name__ for name in _REQUEST_NAMES):
+        return False
+    if _MISSING_KEY.search(str(exc)):
+        return True
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and status > 0:
+        return status in _FATAL_STATUSES
+    return any(name in type(exc).__name__ for name in _FATAL_NAMES)
+
+
+class FatalModelError(RuntimeError):
+    """A model cannot be used at all (see ``is_fatal``): an evaluation stops at once. The message says why and what to do."""
+
+
+def fatal_hint(exc: BaseException, key_option: str | None = None) -> str:
+    """What to check for a fatal error (see ``is_fatal``); ``key_option`` names the option that sets the key."""
+    status = getattr(exc, "status_code", None)
+    name = type(exc).__name__
+    if _MISSING_KEY.search(str(exc)) or status == 401 or "Authentication" in name:
+        return "check the API key" + (f" ({key_option} names the variable holding it)" if key_option else "")
+    if status == 403 or "PermissionDenied" in name:
+        return "check that the API key may use this model"
+    if status == 404 or "NotFound" in name:
+        return "check the model name and the API base URL"
+    return "check the model string and the options sent with it"
 
 
 @dataclass(frozen=True)

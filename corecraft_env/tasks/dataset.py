@@ -18,7 +18,10 @@ The tools are not part of the prompt column: they are rendered by the chat templ
 ``include_policy=False`` replaces the system prompt by its first paragraph (how to act, without the policy
 document), for models whose context cannot hold the policy; ``system_prompt=`` sets any text.
 
-``datasets`` is imported inside ``tasks_to_dataset`` only.
+``tasks_to_dataset_dict`` makes one such dataset per split (``train``, ``heldout``) in a ``datasets.DatasetDict``,
+which ``corecraft tasks --export DIR`` saves; ``datasets.load_from_disk(DIR)["train"]`` reads a split back.
+
+``datasets`` is imported inside these two functions only.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .model import Task
+from .model import SPLITS, Task, TaskSet
 
 if TYPE_CHECKING:
-    from datasets import Dataset
+    from datasets import Dataset, DatasetDict
 
 TASK_ID_KEY = "task_id"
 COLUMNS = ("prompt", "task_id", "family", "category", "difficulty", "split", "world_seed")
@@ -84,3 +87,13 @@ def tasks_to_dataset(tasks: Iterable[Task], *, include_policy: bool = True, syst
     if not rows:
         return Dataset.from_dict({column: [] for column in COLUMNS})
     return Dataset.from_list(rows)
+
+
+def tasks_to_dataset_dict(tasks: Iterable[Task], **options) -> DatasetDict:
+    """A ``datasets.DatasetDict`` of the tasks by split (``train``, ``heldout``; a split without tasks is left out), each
+    made by ``tasks_to_dataset(…, **options)``."""
+    from datasets import DatasetDict
+
+    tasks = list(tasks)
+    return DatasetDict({split: tasks_to_dataset([t for t in tasks if t.split == split], **options)
+                        for split in SPLITS if any(t.split == split for t in tasks)})
