@@ -289,7 +289,7 @@ def test_reward_is_the_rubric_score(trained: Any, task_set: TaskSet) -> None:
     (rewards,) = trainer.rewards
     assert rewards.shape == (8, 1)
     assert rewards[:, 0].tolist() == pytest.approx([e.reward for e in expected])
-    assert sorted({round(e.reward, 4) for e in expected}) == [0.1667, 0.25, 0.5, 1.0]
+    assert sorted({round(e.reward, 4) for e in expected}) == [0.125, 0.3333, 0.375, 0.5, 1.0]
     log = next(entry for entry in trainer.state.log_history if "reward" in entry)
     assert log["rewards/rubric_reward/mean"] == pytest.approx(sum(e.reward for e in expected) / 8)
     assert log["corecraft/pass_rate"] == pytest.approx(2 / 8)  # the two oracle scripts
@@ -438,7 +438,7 @@ def test_prompts_without_task_key_are_found_by_request(idle_trainer: Any, task_s
     bare = [{"role": m["role"], "content": m["content"]} for m in prompt]
     rollout = CorecraftRollout(task_set, tools=["getOrderDetails"])
     rollout([bare], idle_trainer)
-    assert rollout.records[0].task_id == STATUS and rollout.records[0].reward == pytest.approx(0.75)
+    assert rollout.records[0].task_id == STATUS and rollout.records[0].reward == pytest.approx(5 / 6)
     with pytest.raises(ValueError, match="cannot tell which task"):
         rollout([[{"role": "user", "content": "Hello?"}]], idle_trainer)
 
@@ -456,7 +456,7 @@ def test_judge_decides_judge_criteria(idle_trainer: Any, task_set: TaskSet, data
     rollout, _ = run_rollout(idle_trainer, task_set, dataset, RETURN, (oracle,), monkeypatch,
                              judge=load_judge(f"py:{__name__}:strict_judge"))
     (record,) = rollout.records
-    assert record.reward == pytest.approx(5 / 6) and not record.passed
+    assert record.reward == pytest.approx(7 / 8) and not record.passed
     assert [(v["source"], v["passed"]) for v in record.verdicts if v["criterion_id"] == "tone"] == [("judge", False)]
 
 
