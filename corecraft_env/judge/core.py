@@ -8,7 +8,9 @@ reason)``, ``JudgeError`` when it cannot decide) around a *backend*, and adds wh
   are used up the judge raises ``JudgeError`` and the scorer marks the criterion *errored*;
 * bounded concurrency: one semaphore, shared by every episode that uses this judge object, limits calls in flight;
 * fatal errors: a failure that every request would meet (a wrong key, an unknown model; ``retry.is_fatal``)
-  raises ``FatalModelError`` instead of giving an errored verdict, so that an evaluation stops at once;
+  raises ``FatalModelError`` at once, without retrying. ``check_model`` meets it before a run, so ``corecraft eval``
+  stops before the first episode; met later (a key revoked mid-run), the scorer makes the criterion *errored*, as
+  for any judge exception (never an exception out of ``env.step``), and the run exits non-zero with it reported;
 * a side channel: each decision is a ``JudgeCall`` (attempts, retries, errors, cache hit, latency, tokens) that a
   ``JudgeRecorder`` collects per episode, so an evaluation can report them.
 
