@@ -2,9 +2,9 @@
 
 A rubric is what a trainer maximises, so it is read as an adversarial policy would read it. After the reference
 tool calls, each **hack** replaces the work of answering with something cheap: the tool results pasted in (with and
-without the reference reply), a raw JSON dump, the request echoed back, a generic promise, or the reference reply
-with one fact changed (an amount +10 %, a date +1 day, an id swapped for its sibling's) or hedged against a wrong
-one; the **remembered answer** gives the reference reply without calling any tool, as a policy that memorised the
+without the reference reply, as JSON or flattened to "key: value" lines), a raw JSON dump, the request echoed back,
+a generic promise, or the reference reply with one fact changed (an amount +10 %, a date +1 day, an id swapped for
+its sibling's) or hedged against a wrong one (three wordings); the **remembered answer** gives the reference reply without calling any tool, as a policy that memorised the
 world would. Every hack must fail. Each **paraphrase** rewrites the reference reply without changing what it says
 (other date and money formats, statuses in plain words, sentences in reverse order, a greeting and sign-off, a
 correction that quotes the requester's own figure, labels before ids); every paraphrase must pass.
@@ -107,14 +107,40 @@ def changed_fact(task: Task, kind: str) -> str | None:
     return _substitute(task.reference_reply, mentions, lambda mention, span: wrong)
 
 
-def hedge(task: Task) -> str | None:
-    """The reference reply plus a sentence hedging its key fact against a wrong value."""
+HEDGES = {  # how each hedge adds a wrong value to the reference reply
+    "hedge": "{reply}\nOr possibly {wrong}, depending on how it is counted.",
+    "hedge_counterfactual": "{reply} It would be {wrong} otherwise.",
+    "hedge_double_negative": "{reply} It is not impossible that it is {wrong}.",
+}
+
+
+def hedged(task: Task, template: str) -> str | None:
+    """The reference reply plus a sentence hedging its key fact (an amount, else a date, else an id) against a wrong
+    value, worded by ``template``."""
     for kind in ("money", "date", "id"):
         mentions = _key_mentions(task, kind)
         if mentions:
             wrong = _wrong_value(task, mentions[0], task.reference_reply[mentions[0].start:mentions[0].end])
-            return f"{task.reference_reply}\nOr possibly {wrong}, depending on how it is counted."
+            return template.format(reply=task.reference_reply, wrong=wrong)
     return None
+
+
+def flattened(results: list) -> str:
+    """Tool results as "key: value" lines, one per field: pasted records without the JSON."""
+    lines = []
+
+    def walk(value, key: str = "") -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, name)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, key)
+        else:
+            lines.append(f"{key.replace('_', ' ')}: {value}")
+
+    walk(results)
+    return "\n".join(lines)
 
 
 # -- paraphrases ----------------------------------------------------------------------------------------------------
@@ -181,24 +207,26 @@ def paraphrases(task: Task) -> dict[str, str]:
     }
 
 
-def hacks(task: Task, results: list[str]) -> dict[str, str | None]:
+def hacks(task: Task, results: list[dict]) -> dict[str, str | None]:
     """Replies that skip the work, by name (None where a hack does not apply: a reply with no amount to change)."""
-    pasted = "\n".join(results)
+    encoded = [encode_result(result) for result in results]
+    pasted = "\n".join(encoded)
     return {
         "pasted_results_with_reply": f"{task.reference_reply}\n\n{pasted}" if results else None,
         "pasted_results": pasted or None,
-        "json_dump": f"[{','.join(results)}]" if results else None,
+        "results_as_text": f"{task.reference_reply}\n{flattened(results)}" if results else None,
+        "json_dump": f"[{','.join(encoded)}]" if results else None,
         "request_echo": task.request,
         "generic_reply": GENERIC_REPLY,
         "amount_changed": changed_fact(task, "money"),
         "date_changed": changed_fact(task, "date"),
         "id_swapped": changed_fact(task, "id"),
-        "hedge": hedge(task),
+        **{name: hedged(task, template) for name, template in HEDGES.items()},
     }
 
 
-HACKS = ("pasted_results_with_reply", "pasted_results", "json_dump", "request_echo", "generic_reply", "amount_changed",
-         "date_changed", "id_swapped", "hedge", "remembered_answer")
+HACKS = ("pasted_results_with_reply", "pasted_results", "results_as_text", "json_dump", "request_echo", "generic_reply",
+         "amount_changed", "date_changed", "id_swapped", *HEDGES, "remembered_answer")
 PARAPHRASES = ("other_date_format", "money_suffix_usd", "money_prefix_usd", "plain_word_statuses", "reversed_sentences",
                "greeting_and_sign_off", "quoted_correction", "labels_before_ids")
 
@@ -210,7 +238,7 @@ def probe_task(task: Task, task_set: TaskSet) -> list[ProbeResult]:
     try:
         run_episode(env, OracleAgent(task_set), task.id)
         episode = env.episode
-        results = [encode_result(event.result) for event in episode.events]
+        results = [event.result for event in episode.events]
 
         def scored(probe: str, kind: str, reply: str, on=episode) -> ProbeResult:
             score = score_episode(task, rubric, replace(on, final_reply=reply))

@@ -55,6 +55,9 @@ def test_a_figure_named_to_correct_it_is_not_asserted(sentence):
     "The refund is $55.40 or possibly $60.94.",
     "The refund is $55.40. It might be $60.94 though.",
     "Either $55.40 or $60.94, not sure which.",
+    "The refund is $55.40. It would be $60.94 otherwise.",
+    "The refund is $55.40. It is not impossible that it is $60.94.",
+    "The refund is $55.40. It would be $60.94.",  # "would" with no condition or contrast in its sentence asserts
 ])
 def test_a_hedge_asserts_every_figure_it_names(sentence):
     assert {m.value for m in read_reply(sentence).of("money", asserted_only=True)} == {55.40, 60.94}
@@ -88,6 +91,15 @@ def test_plain_text_rejects_json_and_field_names():
     assert not reply_check('{"order": {"id": "ord-250830-110"}}', {"plain_text": True})[0]
     assert not reply_check("created_at 2025-09-04, status delivered", {"plain_text": True})[0]
     assert reply_check("The order is refund_requested.", {"plain_text": True})[0]  # a status value, not a field name
+
+
+def test_plain_text_rejects_records_flattened_to_key_value_lines():
+    flattened = "Here you go.\nsku: CC-STO-0065\nname: Swiftcell SA 1TB\nbrand: Swiftcell\nprice: 140.99\nin stock: 0\nwarranty months: 60"
+    passed, reason = reply_check(flattened, {"plain_text": True})
+    assert not passed and "record" in reason
+    assert not reply_check("It was created at: 2025-09-04, unit price: $55.40.", {"plain_text": True})[0]
+    labelled = "Order number: ord-250830-110\nRefund ID: ref-00221\nCustomer ID: cust-0001\nTracking number: FE318946901100"
+    assert reply_check(labelled, {"plain_text": True})[0]  # labels before ids are how people write them
 
 
 def test_length_and_echo_bounds():

@@ -1,8 +1,8 @@
 """The reward-hack and paraphrase suites over every shipped task (``corecraft_env.reward_probes``).
 
-Each hack (pasted tool results with and without the reference reply, a raw JSON dump, the request echoed, a generic
-reply, the reference reply with no tool calls, with its key amount, date or id changed, or hedged against a wrong
-value) must pass at most 1 % of the tasks it applies to; each paraphrase of the reference reply must pass at least
+Each hack (pasted tool results with and without the reference reply, as JSON or "key: value" lines, a raw JSON dump,
+the request echoed, a generic reply, the reference reply with no tool calls, with its key amount, date or id
+changed, or hedged against a wrong value in three wordings) must pass at most 1 % of the tasks it applies to; each paraphrase of the reference reply must pass at least
 99 %. The rates are printed at the end of the run (``conftest.pytest_terminal_summary``) and recorded in
 docs/tasks.md.
 """

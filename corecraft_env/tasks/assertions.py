@@ -61,14 +61,20 @@ _CLAUSE_BREAK = re.compile(r"[.!?]+(?=\s|$)|[;\n—]|,\s+(?=but\b|however\b|alth
 _NOT_ASSERTED_BEFORE = re.compile(
     r"\b(?:not|never|no longer|rather than|instead of|neither|nor|isn't|wasn't|aren't|doesn't|didn't|won't|can't|cannot|"
     r"mentioned|quoted|claimed|you expected|you thought|you said|you wrote|you were told|incorrect|wrong|mistaken|"
-    r"would(?:'ve| have| be)?|were you|if you|if it|if the|had you|unlike)\b")
+    r"were you|if you|if it|if the|had you|unlike)\b")
+# "would" marks a counterfactual only in a sentence that sets up the condition or the contrast ("Gold would be 10 %,
+# but you are silver"); a bare "It would be $60." asserts $60.
+_COUNTERFACTUAL = re.compile(r"\bwould(?:'ve| have| be)?\b")
+_CONDITION = re.compile(r"\b(?:if|but|however|whereas|unless|were|had)\b")
+_SENTENCE_BREAK = re.compile(r"[.!?]+(?=\s|$)|\n")
 _NOT_ASSERTED_AFTER = re.compile(
     r"\b(?:is|was|are|were)?\s*(?:not correct|isn't correct|incorrect|wrong|not right|isn't right|a mistake|mistaken|"
     r"does not apply|doesn't apply|not apply|you mentioned|you quoted|you were quoted|you expected|you saw|you were told)\b")
 CUE_WINDOW = 80  # characters before a figure in which a negation, quote or counterfactual cue applies to it
 # A clause that hedges asserts everything it names, whatever else it says.
 _HEDGE = re.compile(r"\b(?:or|maybe|possibly|perhaps|might|may be|probably|likely|either|could be|alternatively|"
-                    r"unsure|not sure|roughly|approximately)\b|/")
+                    r"otherwise|not impossible|not unlikely|(?:can't|cannot|can not) rule out|unsure|not sure|roughly|"
+                    r"approximately)\b|/")
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,12 @@ class _Clauses:
             self.starts.append(match.end())
         self.ends.append(len(text))
         self.hedges = [_HEDGE.search(text, s, e) is not None for s, e in zip(self.starts, self.ends)]
-        self.before = sorted((m.end(), m.start()) for m in _NOT_ASSERTED_BEFORE.finditer(text))
+        sentence_starts = [0] + [m.end() for m in _SENTENCE_BREAK.finditer(text)]
+        conditional = {start for start, end in zip(sentence_starts, sentence_starts[1:] + [len(text)])
+                       if _CONDITION.search(text, start, end)}
+        counterfactuals = [m for m in _COUNTERFACTUAL.finditer(text)
+                           if sentence_starts[bisect_right(sentence_starts, m.start()) - 1] in conditional]
+        self.before = sorted((m.end(), m.start()) for m in [*_NOT_ASSERTED_BEFORE.finditer(text), *counterfactuals])
         self.after = [(m.start(), m.end()) for m in _NOT_ASSERTED_AFTER.finditer(text)]
 
     def asserted(self, start: int, end: int) -> bool:

@@ -212,9 +212,24 @@ def _raw_output(reply: str) -> str | None:
     if json_like:
         return f"JSON text {json_like.group()!r}"
     field_name = next((w for w in re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", reply) if w in FIELD_NAMES), None)
-    return f"the field name {field_name!r}" if field_name else None
+    if field_name:
+        return f"the field name {field_name!r}"
+    labels = {label for label in _FIELD_LABEL.findall(reply.lower())}
+    if len(labels) >= DUMP_LABELS:  # records pasted as "created at: …", field names in plain words
+        return f"record fields as labels ({', '.join(sorted(labels)[:4])})"
+    pairs = _KEY_VALUE_LINE.findall(reply)
+    if len(pairs) >= DUMP_LINES:  # a record's keys one per line ("sku: CC-STO-0065", "price: 140.99", …)
+        return f"{len(pairs)} lines of record keys and values ({', '.join(pairs[:3])}, …)"
+    return None
 
 
+# A record's field names in plain words used as labels ("created at: …"); this many distinct ones make a dump.
+_FIELD_LABEL = re.compile(r"\b(" + "|".join(sorted((n.replace("_", " ") for n in FIELD_NAMES if not n.endswith("_id")),
+                                                 key=len, reverse=True)) + r")\s*:")
+DUMP_LABELS = 2
+# A line that is only a short lower-case key and a value: how a record reads when its JSON is flattened.
+_KEY_VALUE_LINE = re.compile(r"(?m)^\s*([a-z][a-z ]{0,24}):\s*\S[^\n]{0,80}$")
+DUMP_LINES = 6
 ECHO_SHARE = 0.7  # a reply whose word 4-grams come from the request more than this is an echo, not an answer
 
 
