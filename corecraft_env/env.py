@@ -1,7 +1,9 @@
 """``CorecraftEnv`` (``Corecraft-v0``): one support task per episode, in a private copy of its world.
 
 Episode: ``reset`` draws a task (or takes ``options["task_id"]``), hands out a fresh isolated copy of the task's
-world and returns the request as the observation; each ``step`` takes one action (see ``corecraft_env.actions``):
+world and returns the request as the observation, headed by who sent it as a support inbox shows them
+(``From: Lisa Williams <lisa.williams@…>``, never the internal id: the agent finds the record itself;
+``requester_form="id"`` keeps the older ``Request from customer cust-0205:`` header); each ``step`` takes one action (see ``corecraft_env.actions``):
 tool calls run through the shared registry and their results are the observation (reward 0), the final reply ends
 the episode and is scored against the task's rubric (reward = fraction of criteria met; ``info["passed"]`` when all
 are). After ``max_steps`` actions without a reply the episode is truncated and scored as it stands (so is a
@@ -27,6 +29,7 @@ could not decide).
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 from functools import cache
 from typing import Any
@@ -97,9 +100,35 @@ def fit_observation(text: str, max_chars: int, scan: bool = True) -> str:
     return text[: max_chars - len(marker)] + marker
 
 
-def request_text(task: Task) -> str:
-    """The request as ``reset`` presents it (before ``fit_observation``)."""
-    return f"Request from {task.requester['type']} {task.requester['id']}:\n\n{task.request}"
+REQUESTER_FORMS = ("inbox", "id")
+
+
+def request_text(task: Task, conn: sqlite3.Connection | None = None, requester_form: str = "inbox") -> str:
+    """The request as ``reset`` presents it (before ``fit_observation``).
+
+    ``"inbox"`` (the default) shows the requester as a support inbox does: a customer by name and e-mail, an employee
+    by name, e-mail and department, never by internal id, so the agent finds the record itself (``conn``, a
+    connection to the task's world, supplies them; the pristine world when None). ``"id"`` keeps the older header
+    that names the internal id, for a curriculum that wants the lookup done for the agent."""
+    if requester_form not in REQUESTER_FORMS:
+        raise ValueError(f"requester_form must be one of {', '.join(map(repr, REQUESTER_FORMS))}, got {requester_form!r}")
+    kind, requester_id = task.requester["type"], task.requester["id"]
+    if requester_form == "id":
+        return f"Request from {kind} {requester_id}:\n\n{task.request}"
+    world = conn if conn is not None else load_world(task.world_seed).connect()
+    try:
+        if kind == "customer":
+            row = world.execute("SELECT name, email FROM customer WHERE id = ?", (requester_id,)).fetchone()
+            sender = f"{row[0]} <{row[1]}>" if row else None
+        else:
+            row = world.execute("SELECT name, email, department FROM employee WHERE id = ?", (requester_id,)).fetchone()
+            sender = f"{row[0]} <{row[1]}>, {row[2].replace('_', ' ')} (internal)" if row else None
+    finally:
+        if conn is None:
+            world.close()
+    if sender is None:  # validation reports a missing requester; the episode still shows who asked
+        return f"Request from {kind} {requester_id}:\n\n{task.request}"
+    return f"From: {sender}\n\n{task.request}"
 
 
 @cache
@@ -185,7 +214,9 @@ class CorecraftEnv(gym.Env[str, str]):
     def __init__(self, split: str | None = "train", task_ids: list[str] | None = None, tasks_dir: str | None = None,
                  rubrics_dir: str | None = None, max_steps: int = DEFAULT_MAX_STEPS, judge: Judge | str | None = None,
                  max_observation_chars: int = DEFAULT_MAX_OBSERVATION_CHARS, render_mode: str | None = None,
-                 task_set: TaskSet | None = None) -> None:
+                 task_set: TaskSet | None = None, requester_form: str = "inbox") -> None:
+        if requester_form not in REQUESTER_FORMS:
+            raise ValueError(f"requester_form must be one of {', '.join(map(repr, REQUESTER_FORMS))}, got {requester_form!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         if not isinstance(max_steps, int) or max_steps < 1:
@@ -194,6 +225,7 @@ class CorecraftEnv(gym.Env[str, str]):
             raise ValueError(f"split must be one of {', '.join(map(repr, SPLITS))} or None (every split), got {split!r}")
         self.tasks = task_set if task_set is not None else TaskSet.shared(tasks_dir, rubrics_dir)
         self.tasks.check_rubrics()
+        self.requester_form = requester_form
         pool = [self.tasks.get(t) for t in task_ids] if task_ids else self.tasks.select(split=split)
         if not pool:
             raise ValueError(f"no tasks for split={split!r} in {self.tasks.tasks_dir or 'the given task set'}")
@@ -234,7 +266,7 @@ class CorecraftEnv(gym.Env[str, str]):
         conn = open_image(episode_image(world))
         self.task, self.episode, self.steps, self.done = task, Episode(conn=conn, request=task.request), 0, False
         self._scan_results = not world_text_in_charset(world)
-        observation = self._fit(request_text(task), scan=True)
+        observation = self._fit(request_text(task, conn, self.requester_form), scan=True)
         self._last_text = observation
         return observation, {
             "task_id": task.id, "family": task.family, "category": task.category, "difficulty": task.difficulty,

@@ -15,6 +15,8 @@ from gymnasium.utils.env_checker import check_env
 
 import corecraft_env  # noqa: F401  (registers Corecraft-v0)
 from corecraft_env.agents import NullAgent, OracleAgent, RandomAgent, run_episode
+from corecraft_env.env import CorecraftEnv
+from corecraft_env.tasks import TaskSet
 from corecraft_env.world import world_hash
 
 DEMO = Path(__file__).parent / "data" / "demo"
@@ -48,13 +50,25 @@ def test_registered_on_import_and_by_module_path():
     assert result.stdout.strip() == STATUS_TASK
 
 
+def test_the_requester_is_shown_as_an_inbox_shows_them_or_by_id_on_request():
+    employee_task = next(t for t in TaskSet() if t.requester["type"] == "employee")
+    observation, _ = CorecraftEnv(split=None).reset(options={"task_id": employee_task.id})
+    header = observation.split("\n", 1)[0]
+    assert header.startswith("From: ") and "@corecraft.com>" in header and "(internal)" in header
+    assert employee_task.requester["id"] not in header
+    by_id, _ = CorecraftEnv(split=None, requester_form="id").reset(options={"task_id": employee_task.id})
+    assert by_id.startswith(f"Request from employee {employee_task.requester['id']}:")
+    with pytest.raises(ValueError, match="requester_form must be one of 'inbox', 'id'"):
+        CorecraftEnv(split=None, requester_form="name")
+
+
 def test_check_env_passes(env):
     check_env(env.unwrapped, skip_render_check=False)
 
 
 def test_reset_info_carries_what_an_agent_and_trainer_need(env):
     observation, info = env.reset(options={"task_id": RETURN_TASK})
-    assert observation.startswith("Request from customer cust-0237:")
+    assert observation.startswith("From: Sarah Harris <") and "cust-0237" not in observation
     assert env.observation_space.contains(observation)
     assert {"task_id", "family", "category", "difficulty", "split", "requester", "world_seed", "world_hash", "system_prompt",
             "policy", "tools", "action_format", "max_steps"} <= set(info)

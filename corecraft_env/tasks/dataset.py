@@ -3,7 +3,7 @@
 One row per task::
 
     prompt       [{"role": "system", "content": <system prompt>},
-                  {"role": "user", "content": "Request from customer cust-0126:\\n\\n<request>", "task_id": <id>}]
+                  {"role": "user", "content": "From: Name <e-mail>\\n\\n<request>", "task_id": <id>}]
     task_id, family, category, difficulty, split, world_seed
 
 The system and user messages are exactly what ``CorecraftEnv.reset`` hands an agent (``info["system_prompt"]`` and
@@ -48,20 +48,28 @@ def compact_system_prompt() -> str:
     return intro.strip().replace("the company policy below", "the company policy")
 
 
-def task_prompts(tasks: Iterable[Task], *, include_policy: bool = True,
-                 system_prompt: str | None = None) -> list[tuple[Task, list[dict]]]:
+def task_prompts(tasks: Iterable[Task], *, include_policy: bool = True, system_prompt: str | None = None,
+                 requester_form: str = "inbox") -> list[tuple[Task, list[dict]]]:
     """Each task with its chat prompt (system + request), rendered as the environment's ``reset`` renders them."""
     from ..env import DEFAULT_MAX_OBSERVATION_CHARS, fit_observation, request_text
+    from ..world import load_world
     from ..env import system_prompt as environment_system_prompt
 
     if system_prompt is None:
         system_prompt = environment_system_prompt() if include_policy else compact_system_prompt()
-    rendered = []
-    for task in tasks:
-        rendered.append((task, [
-            {"role": "system", "content": system_prompt},
-            {"role": "user", "content": fit_observation(request_text(task), DEFAULT_MAX_OBSERVATION_CHARS), TASK_ID_KEY: task.id},
-        ]))
+    rendered, worlds = [], {}  # one connection per world seed, for the requesters' names and e-mails
+    try:
+        for task in tasks:
+            if task.world_seed not in worlds:
+                worlds[task.world_seed] = load_world(task.world_seed).connect()
+            request = request_text(task, worlds[task.world_seed], requester_form)
+            rendered.append((task, [
+                {"role": "system", "content": system_prompt},
+                {"role": "user", "content": fit_observation(request, DEFAULT_MAX_OBSERVATION_CHARS), TASK_ID_KEY: task.id},
+            ]))
+    finally:
+        for conn in worlds.values():
+            conn.close()
     return rendered
 
 
