@@ -83,8 +83,8 @@ def sentences(text: str) -> list[str]:
 
 def _names_pattern(names: Iterable[str], flags: int = 0) -> re.Pattern:
     """One alternation of the names, longest first, as whole words."""
-    ordered = sorted({n for n in names if n}, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(map(re.escape, ordered)) + r")\b", flags) if ordered else re.compile(r"(?!)")
+    ordered = sorted(set(names), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, ordered)) + r")\b", flags)
 
 
 @dataclass
