@@ -96,6 +96,18 @@ def format_statistics(stats: dict) -> str:
         for category in CATEGORIES:
             row = stats["grid"][split][category]
             lines.append(f"{category:<22}" + "".join(f"{row[d]:>8}" for d in DIFFICULTIES) + f"{sum(row.values()):>8}")
+    for split, r in stats.get("realism", {}).items():
+        lines += [f"\nrealism, {split} (targets in docs/tasks.md)",
+                  f"  distinct sentences        {r['distinct_sentences']} of {r['sentences']} ({r['distinct_sentence_ratio']}); "
+                  f"masked {r['distinct_masked_sentence_ratio']}",
+                  f"  distinct skeletons        {r['distinct_skeletons']} of {r['tasks']}; {r['identical_requests']} requests identical "
+                  f"to another; {len(r['families_repeating_a_skeleton'])} families of >= 5 repeat a skeleton",
+                  f"  chains of >= 4 lookups    {r['deep_chain_share']:.1%} (longest {r['longest_chain']})",
+                  f"  boundary cases            {r['boundary_cases']}",
+                  "  trap words                " + ", ".join(f"{w!r} {n}" for w, n in r["trap_words"].items()),
+                  f"  requester id in header    {r['requester_id_in_observation']}"]
+        if "heldout_entity_overlap" in r:
+            lines.append(f"  entities shared w/ train  {r['heldout_tasks_overlapping']} tasks ({r['heldout_entity_overlap']:.1%})")
     return "\n".join(lines)
 
 
@@ -115,7 +127,10 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
         print(f"wrote {len(selected)} tasks as a Hugging Face DatasetDict ({sizes}) to {args.export}; "
               f"load it with datasets.load_from_disk({args.export!r})")
     elif args.stats:
+        from .tasks.realism import realism_statistics
+
         stats = task_statistics(selected)
+        stats["realism"] = realism_statistics(selected, task_set.select(split="train"))
         print(json.dumps(stats, indent=1) if args.json else format_statistics(stats))
     elif args.json:
         print(json.dumps([{"id": t.id, "family": t.family, "category": t.category, "difficulty": t.difficulty, "split": t.split,
@@ -169,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("directory", nargs="?", help="a task folder (default: the shipped tasks)")
     tasks.add_argument("--split", choices=("train", "heldout"), help="only this split")
     tasks.add_argument("--json", action="store_true", help="one JSON object per task (id, family, category, difficulty, split, …)")
-    tasks.add_argument("--stats", action="store_true", help="counts per split × category × difficulty, and families")
+    tasks.add_argument("--stats", action="store_true", help="counts per split × category × difficulty, families, and the realism "
+                       "measures of corecraft_env.tasks.realism")
     tasks.add_argument("--export", metavar="DIR", help="save the tasks as a Hugging Face DatasetDict by split (train, heldout; chat-format prompt + "
                             "metadata), read back with datasets.load_from_disk(DIR)")
     tasks.set_defaults(handler=_cmd_tasks)
