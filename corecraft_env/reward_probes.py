@@ -25,7 +25,7 @@ from typing import Callable
 from .agents import OracleAgent, run_episode
 from .env import CorecraftEnv
 from .tasks import Task, TaskSet, score_episode
-from .tasks.assertions import GENERIC_REPLY, Mention, read_reply, without_answer
+from .tasks.assertions import GENERIC_REPLY, Mention, non_answers, read_reply
 from .tasks.criteria import Episode, check_response
 from .tools import encode_result
 
@@ -240,8 +240,8 @@ def probe_task(task: Task, task_set: TaskSet) -> list[ProbeResult]:
         episode = env.episode
         results = [event.result for event in episode.events]
 
-        def scored(probe: str, kind: str, reply: str, on=episode) -> ProbeResult:
-            score = score_episode(task, rubric, replace(on, final_reply=reply))
+        def scored(probe: str, kind: str, reply: str) -> ProbeResult:
+            score = score_episode(task, rubric, replace(episode, final_reply=reply))
             return ProbeResult(probe, kind, reply, score.passed, score.reward,
                                tuple(v.criterion_id for v in score.verdicts if v.passed is not True))
 
@@ -271,8 +271,7 @@ class _Reply:
 def weak_fallbacks(task: Task, task_set: TaskSet) -> list[str]:
     """Judge criteria whose deterministic fallback the request, a generic reply or the reference reply without its
     answer would meet: offline, such a criterion rewards saying nothing."""
-    probes = {"the request": task.request, "a generic reply": GENERIC_REPLY,
-              "the reference reply without its answer": without_answer(task.reference_reply, task.request)}
+    probes = non_answers(task.reference_reply, task.request)
     weak = []
     for criterion in task_set.rubric(task.rubric_id).criteria:
         if criterion.kind == "judge" and criterion.fallback["kind"] == "response":

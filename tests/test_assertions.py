@@ -27,6 +27,12 @@ def test_dates_in_any_common_format(text, expected):
     assert facts_of(f"It was delivered on {text}.") == [("date", expected, True)]
 
 
+def test_iso_dates_without_a_year_are_read():
+    from corecraft_env.tasks.assertions import parse_date
+
+    assert parse_date("--10-30") == (None, 10, 30) and parse_date("2026-10-30") == (2026, 10, 30)
+
+
 def test_a_date_without_its_year_matches_the_dated_fact():
     assert states(read_reply("It ends on October 30."), "2026-10-30")
     assert not states(read_reply("It ends on October 31."), "2026-10-30")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..tasks.assertions import GENERIC_REPLY, ID_PATTERN, answer_facts, read_reply, without_answer
+from ..tasks.assertions import ID_PATTERN, answer_facts, non_answers, read_reply
 from ..tasks.criteria import Episode, check_response
 from ..tools import encode_result
 from ..world.schema import column_names
@@ -32,13 +32,14 @@ REPLY_LENGTH_FACTOR, REPLY_LENGTH_SLACK = 3, 400
 # Figures the policy itself states: a reply may always cite them (loyalty tiers, shipping rates, the finance line).
 POLICY_PERCENTS = (5.0, 10.0, 15.0)
 POLICY_AMOUNTS = (9.99, 19.99, 39.99, 1000.0)
-# The table each creating tool inserts into (its id-valued arguments pin where the new row may land).
 # Ids of the criteria added here (the corpus rules count a family's own criteria apart from them).
 FRAMEWORK_CRITERIA = ("reply-form", "reply-facts", "consulted")
+# The table each creating tool inserts into (its id-valued arguments pin where the new row may land).
 INSERTS = {"createRefund": "refund", "createResolution": "resolution", "createEscalation": "escalation", "createBuild": "build"}
 
 
 def _iso(value: tuple[int | None, int, int]) -> str:
+    """ISO 8601: 2025-09-04, or --09-04 for a date named without its year."""
     year, month, day = value
     return f"{year:04d}-{month:02d}-{day:02d}" if year else f"--{month:02d}-{day:02d}"
 
@@ -93,7 +94,7 @@ def consulted(spec: TaskSpec, ctx: Context) -> dict | None:
 def discriminating_judges(spec: TaskSpec) -> list[dict]:
     """The spec's criteria with every judge fallback made to fail the request, a generic reply and the reference
     reply without its answer; judge criteria that cannot be made so are dropped."""
-    probes = [spec.request, GENERIC_REPLY, without_answer(spec.reply, spec.request)]
+    probes = non_answers(spec.reply, spec.request).values()
     answer = answer_facts(spec.reply, spec.request)
     kept = []
     for criterion in spec.criteria:

@@ -131,6 +131,8 @@ class _Clauses:
 def parse_date(text: str) -> tuple[int | None, int, int] | None:
     """``(year or None, month, day)`` of one date written in any common form; None when it is not a date."""
     text = text.strip()
+    if re.fullmatch(r"--\d{2}-\d{2}", text):  # ISO 8601's date without a year
+        return None, int(text[2:4]), int(text[5:7])
     if re.match(r"\d{4}-\d{2}-\d{2}", text):
         try:
             day = date.fromisoformat(text[:10])
@@ -299,3 +301,10 @@ def without_answer(reply: str, request: str) -> str:
     for mention in sorted(answer_facts(reply, request), key=lambda m: -m.start):
         reply = reply[: mention.start] + reply[mention.end:]
     return reply
+
+
+def non_answers(reply: str, request: str) -> dict[str, str]:
+    """Texts that answer nothing, which a judge criterion's deterministic fallback must not accept: the request
+    itself, a generic promise, and the reference ``reply`` with its answer cut out."""
+    return {"the request": request, "a generic reply": GENERIC_REPLY,
+            "the reference reply without its answer": without_answer(reply, request)}

@@ -16,7 +16,7 @@ Every measure is a pure function of Task objects and, where it needs one, the ta
   least 5 tasks in which two tasks share a skeleton.
 - **dependent lookups**: the reference's read calls are run in order on the pristine world; an argument value (a
   string, or a string in a list) *comes from* the first earlier call whose encoded result holds it as a JSON
-  string, unless it is in the text the agent is given (``env.request_text``: the request with the requester's id).
+  string, unless it is in the text the agent is given (``env.request_text``: the request under its sender's header).
   Only the first such call counts, so a call that merely echoes its arguments back (``validateBuildCompatibility``
   returns the product ids it checked) does not lengthen the chain of the next call that uses them. A call's depth
   is 1 + the largest depth among the calls its values come from (1 if none); the task's chain is its largest
@@ -29,8 +29,9 @@ Every measure is a pure function of Task objects and, where it needs one, the ta
 - **trap words**: per entry of ``TRAP_WORDS``, the number of requests that match it: whole words, case-insensitive,
   except ``ET`` which matches only in capitals; "all my orders" also matches "all of my orders". ``internal id``
   counts requests naming a customer or employee id (``cust-…``, ``emp-…``). Apart from the request, the
-  observation ``reset`` returns opens with the requester's id (``env.request_text``): ``requester_id_in_observation``
-  counts the tasks where it does.
+  observation ``reset`` returns opens with a header naming the sender (``env.request_text``; by name and e-mail by
+  default, by internal id with ``requester_form="id"``): ``requester_id_in_observation`` counts the tasks whose
+  default header names the requester's id.
 - **held-out entity overlap**: the share of held-out tasks that name, in the request or the reference tool-call
   arguments, an entity id (``ID_PATTERN``, or a product id of the world) that some train task also names.
 """
