@@ -113,7 +113,7 @@ def test_trap_words_count_whole_words_and_ET_only_in_capitals():
     counts = measures(*tasks)["trap_words"]
     assert counts == {word: sum(word in hits for hits in requests.values()) for word in counts}
     assert (counts["cheapest"], counts["ET"], counts["internal id"]) == (1, 1, 2)
-    assert measures(*tasks)["requester_id_in_observation"] == len(tasks)
+    assert measures(*tasks)["requester_id_in_observation"] == 0  # the inbox header names the sender, not the id
 
 
 def test_heldout_overlap_is_the_share_of_heldout_tasks_naming_an_entity_a_train_task_names():
@@ -149,6 +149,6 @@ def test_stats_json_on_the_shipped_corpus_reports_realism_per_split():
         assert 1 <= report["longest_chain"] and 0 <= report["boundary_cases"] <= report["tasks"]
         assert set(report["trap_words"]) == {"cheapest", "Eastern", "ET", "New York", "all my orders", "internal id"}
         assert all(0 <= n <= report["tasks"] for n in report["trap_words"].values())
-        assert report["requester_id_in_observation"] == report["tasks"]
+        assert report["requester_id_in_observation"] == 0  # the inbox header names the sender, not the id
         assert set(report["families_repeating_a_skeleton"]) <= set(stats["by_family"])
     assert 0 < realism["heldout"]["heldout_tasks_overlapping"] <= realism["heldout"]["tasks"]
