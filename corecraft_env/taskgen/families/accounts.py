@@ -80,7 +80,7 @@ def loyalty_discount_dispute(ctx: Context) -> Iterator[TaskSpec]:
         if variant == "relayed":
             agent = ctx.staff()
             spec = TaskSpec(employee(agent["id"]), variant=variant, request=(
-                f"Forwarding from {person['name']} ({person['email']}), Eastern time: \"{text}\" Can you check and handle it?"))
+                f"Forwarding from {person['name']} ({person['email']}): \"{text}\" Can you check and handle it?"))
             spec.call("searchCustomers", email=person["email"])
         else:
             spec = TaskSpec(customer(person["id"]), variant=variant, request=text)
@@ -152,13 +152,13 @@ def _spend_spec(ctx: Context, variant: str, trap: dict, first: date, last: date,
         agent = ctx.staff()
         spec = TaskSpec(employee(agent["id"]), variant=variant, request=ctx.rng.choice((
             f"{person['name']} ({person['email']}) wants to know how much they spent with us on orders placed {period} "
-            "(their time, US Eastern). Can you give me the orders and the total?",
-            f"Expense-report request from {person['email']}: the orders they placed {period}, Eastern, and what those orders "
+            "Can you give me the orders and the total?",
+            f"Expense-report request from {person['email']}: the orders they placed {period}, and what those orders "
             "came to in total.")))
         spec.call("searchCustomers", email=person["email"])
     else:
         spec = TaskSpec(customer(person["id"]), variant=variant, request=(
-            f"How much did I spend on orders I placed {period}? I'm in New York."
+            f"How much did I spend on orders I placed {period}?"
             + (" Please list what I bought on each order too." if variant == "itemised" else " Just the orders and the total, please.")))
     found = all_orders(ctx, spec, person["id"], created_after=after, created_before=before)
     blind = spec.ignoring("eastern_time")
@@ -273,7 +273,7 @@ def delivery_date_check(ctx: Context) -> Iterator[TaskSpec]:
             agent = ctx.staff()
             spec = TaskSpec(employee(agent["id"]), variant=variant, request=(
                 f"{person['name']} ({person['email']}) says {relayed_claim}. They need the exact day and time the order they "
-                f"placed {window.phrase} (Eastern) was marked delivered, in their local Eastern time, and the carrier."))
+                f"placed {window.phrase} was marked delivered, in their local time, and the carrier."))
             spec.call("searchCustomers", email=person["email"])
         elif variant == "by_window":
             spec = TaskSpec(customer(person["id"]), variant=variant, request=(
@@ -281,8 +281,7 @@ def delivery_date_check(ctx: Context) -> Iterator[TaskSpec]:
                 "it delivered, and by which carrier?"))
         else:
             spec = TaskSpec(customer(person["id"]), variant=variant, request=(
-                f"Order {order['id']} shows as delivered but {claim}. On what date and at what time was it delivered? I'm in "
-                "Eastern time."))
+                f"Order {order['id']} shows as delivered but {claim}. On what date and at what time was it delivered?"))
         if variant != "by_id":
             spec.call("searchOrders", customer_id=person["id"], created_after=window.after, created_before=window.before)
         spec.call("getOrderDetails", order_id=order["id"])
@@ -387,7 +386,7 @@ def status_audit(ctx: Context) -> Iterator[TaskSpec]:
         agent = ctx.staff("operations") if ctx.db.one("SELECT 1 FROM employee WHERE department = 'operations'") else ctx.staff()
         period = f"from {long_date(first)} through {long_date(last)}"
         spec = TaskSpec(employee(agent["id"]), variant="carriers" if carriers else "list", request=(
-            f"For the {AUDITED[trap['status']]} I need every order in status {trap['status']} placed {period}, Eastern time. "
+            f"For the {AUDITED[trap['status']]} I need every order in status {trap['status']} placed {period}. "
             "Give me each order id with its total, then the count and the combined total"
             + (", and which carrier shipped each one." if carriers else ".")))
         found = _status_pages(ctx, spec, trap["status"], after, before)

@@ -126,9 +126,9 @@ def cancel_refused_by_date(ctx: Context) -> Iterator[TaskSpec]:
         agent = ctx.staff()
         person = order["customer"]
         spec = TaskSpec(employee(agent["id"]), request=ctx.rng.choice((
-            (f"{person['name']} ({person['email']}) just called: they want to cancel the order they placed {window.phrase} "
-            "Eastern time. Can you cancel it for them?"),
-            (f"Caller with e-mail {person['email']} wants the order from {window.phrase} (Eastern) cancelled and refunded. "
+            (f"{person['name']} ({person['email']}) just called: they want to cancel the order they placed {window.phrase}. "
+            "Can you cancel it for them?"),
+            (f"Caller with e-mail {person['email']} wants the order from {window.phrase} cancelled and refunded. "
             "Could you handle it and tell me what to say?"))))
         spec.call("searchCustomers", email=person["email"])
         spec.call("searchOrders", customer_id=order["customer_id"], created_after=window.after, created_before=window.before)

@@ -37,7 +37,7 @@ def ask_tracking(ctx: Context, spec: TaskSpec, person: dict, tag: str) -> tuple[
                    r.reply(f"tracking-status{tag}", f"Gives the shipment status of {order['id']}", contains_any=STATUS_WORDS[shipment["status"]]))
         answer = (f"The order you placed {window.phrase} is {order['id']}: with {shipment['carrier']} (tracking "
                   f"{shipment['tracking_number']}), status {shipment['status'].replace('_', ' ')}.")
-        return f"where is the order I placed {window.phrase} (Eastern)?", answer
+        return f"where is the order I placed {window.phrase}?", answer
     return None
 
 

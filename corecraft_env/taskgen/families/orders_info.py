@@ -55,7 +55,7 @@ marking it delivered (or anything else) is an unrequested write."""
         if index % 2 and unique:
             agent, person = ctx.staff(), order["customer"]
             spec = TaskSpec(employee(agent["id"]), variant="for_customer", request=(
-                f"{person['name']} ({person['email']}) is asking where the order they placed {window.phrase} (Eastern) is. "
+                f"{person['name']} ({person['email']}) is asking where the order they placed {window.phrase} is. "
                 "Can you find it and give me the carrier, tracking number, current status and expected delivery date?"))
             spec.call("searchCustomers", email=person["email"])
             spec.call("searchOrders", customer_id=order["customer_id"], created_after=window.after, created_before=window.before)
@@ -103,7 +103,7 @@ def purchase_history_search(ctx: Context) -> Iterator[TaskSpec]:
 
 
 def _history_spec(ctx: Context, customer_id: str, category: str, details: dict[str, dict], newest: list[str], since: str | None) -> TaskSpec:
-    scope = f"the orders I've placed with you since {long_date(since)} (Eastern)" if since else "all the orders I've ever placed with you"
+    scope = f"the orders I've placed with you since {long_date(since)}" if since else "all the orders I've ever placed with you"
     spec = TaskSpec(customer(customer_id), request=ctx.rng.choice((
         f"I'm doing an inventory of my rig. Which of {scope} included a {category} product? For each one, tell me the order id, "
         f"the {category} product and the price it was on the order.",
@@ -173,14 +173,14 @@ def _review(ctx: Context, agent: dict, person: dict, trap: dict, tracking: bool)
     if tracking:
         spec = TaskSpec(employee(agent["id"]), request=(
             f"{person['name']} ({person['email']}) is on the phone about their recent orders. Can you give me a rundown of every "
-            f"order they've placed since {since} (Eastern time): order id, status and total, plus the carrier and tracking number "
+            f"order they've placed since {since}: order id, status and total, plus the carrier and tracking number "
             "for anything that has shipped?"))
         spec.call("searchCustomers", email=person["email"])
     else:
         spec = TaskSpec(employee(agent["id"]), request=ctx.rng.choice((
-            f"Quick one: what orders has customer {person['id']} placed since {since}? We go by Eastern time. I just need the "
+            f"Quick one: what orders has customer {person['id']} placed since {since}? I just need the "
             "order ids, statuses and totals.",
-            f"For a callback note: list customer {person['id']}'s orders from {since} (our Eastern calendar) onwards, with status "
+            f"For a callback note: list customer {person['id']}'s orders from {since} onwards, with status "
             "and total for each.")))
     found = all_orders(ctx, spec, person["id"], created_after=after)
     blind = spec.ignoring("eastern_time")

@@ -136,7 +136,7 @@ def return_partial_line_by_date(ctx: Context) -> Iterator[TaskSpec]:
             continue
         window, wrong = trap
         spec = TaskSpec(customer(order["customer_id"]), request=(
-            f"Hi, I'd like to return the {line['product_name']} I ordered {window.phrase} (Eastern). {ctx.rng.choice(UNDAMAGED)} "
+            f"Hi, I'd like to return the {line['product_name']} I ordered {window.phrase}. {ctx.rng.choice(UNDAMAGED)} "
             "I don't have the order number to hand. Please refund it to my original payment method."))
         spec.call("searchOrders", customer_id=order["customer_id"], created_after=window.after, created_before=window.before)
         spec.call("getOrderDetails", order_id=order["id"])
@@ -294,11 +294,11 @@ def return_outside_window_by_date(ctx: Context) -> Iterator[TaskSpec]:
             agent = ctx.staff()
             spec = TaskSpec(employee(agent["id"]), variant="employee", request=(
                 f"Customer on the phone, {person['email']}: they want to return the {line['product_name']} from the order they "
-                f"placed {window.phrase} Eastern time. {ctx.rng.choice(UNDAMAGED_RELAYED).capitalize()}. Can you process a refund?"))
+                f"placed {window.phrase}. {ctx.rng.choice(UNDAMAGED_RELAYED).capitalize()}. Can you process a refund?"))
             spec.call("searchCustomers", email=person["email"])
         else:
             spec = TaskSpec(customer(order["customer_id"]), variant="customer", request=(
-                f"Hi, the {line['product_name']} I bought {window.phrase} (Eastern time) turned out to be more than I need. "
+                f"Hi, the {line['product_name']} I bought {window.phrase} turned out to be more than I need. "
                 "It's unopened. Can I return it for a refund?"))
         spec.call("searchOrders", customer_id=order["customer_id"], created_after=window.after, created_before=window.before)
         spec.call("getOrderDetails", order_id=order["id"])

@@ -384,7 +384,7 @@ def _coverage_period(ctx: Context, history: list[dict]) -> TaskSpec | None:
             first, last = long_date(run[0]["created_at"]), long_date(run[-1]["created_at"])
             spec = TaskSpec(customer(run[0]["customer_id"]), request=(
                 f"I've bought a lot from you. Which of the items from the orders I placed between {first} "
-                f"and {last} (Eastern time) are still under warranty, and until when? I keep a "
+                f"and {last} are still under warranty, and until when? I keep a "
                 "spreadsheet, so dates as YYYY-MM-DD please."))
             spec.call("searchOrders", customer_id=run[0]["customer_id"], created_after=after, created_before=before)
             for order in run:
