@@ -174,14 +174,14 @@ def build_repair(ctx: Context) -> Iterator[TaskSpec]:
         if len(owned) > 1:  # which build? the customer does not say: check each of theirs
             spec = TaskSpec(customer(build["customer_id"]), request=(
                 "One of my saved builds fails the compatibility check, I'm not sure which. Please find it, replace whatever doesn't "
-                f"fit with the cheapest in-stock part that works and update that build. Keep the {keep}."))
+                f"fit and update that build. Keep the {keep}."))
             spec.call("searchBuilds", customer_id=build["customer_id"])
             for other in owned:
                 spec.call("validateBuildCompatibility", product_ids=[p["id"] for p in build_parts(ctx, other["id"])])
         else:
             spec = TaskSpec(customer(build["customer_id"]), request=(
                 f"My saved build {build['id']} (\"{build['name']}\") fails the compatibility check. Please replace whatever doesn't "
-                f"fit with the cheapest in-stock part that works and update the saved build. Keep the {keep}."))
+                f"fit and update the saved build. Keep the {keep}."))
             spec.call("searchBuilds", build_id=build["id"])
             spec.call("validateBuildCompatibility", product_ids=[p["id"] for p in parts])
         spec.call("searchProducts", category=culprit["category"], in_stock=True)
@@ -345,7 +345,7 @@ def build_upgrade_plan(ctx: Context) -> Iterator[TaskSpec]:
             by_name = ctx.rng.random() < 0.5
             spec = TaskSpec(customer(build["customer_id"]), request=(
                 f"I want to upgrade the graphics card in my saved build {build['id']} to the {gpu['name'] if by_name else gpu['id']}. "
-                "If anything else has to change for it to work, use the cheapest in-stock part that does. Quote me the new parts with "
+                "If anything else has to change for it to work, change that too. Quote me the new parts with "
                 f"{service} shipping and update the saved build."))
             spec.call("searchBuilds", build_id=build["id"])
             if by_name:

@@ -159,7 +159,7 @@ def stock_alternative(ctx: Context) -> Iterator[TaskSpec]:
             continue
         spec = TaskSpec(customer(build["customer_id"]), request=(
             f"I want to swap the {current['name']} in my saved build {build['id']} for the {target['name']} - {claims[index % 3]}. "
-            f"If for some reason it isn't available, what's the cheapest in-stock {target['category']} that works with the rest of "
+            f"If for some reason it isn't available, what {target['category']} would you suggest instead that works with the rest of "
             "that build? Don't change the build yet, just tell me."))
         spec.call("searchBuilds", build_id=build["id"])
         spec.call("getProduct", product_id=target["id"])

@@ -207,7 +207,7 @@ def _build_quote(ctx: Context, owner: str, parts: list[dict], fix: dict, named: 
     kept = [p["name"] for p in parts if p["category"] in ("cpu", "motherboard", "gpu", "case")]
     spec = TaskSpec(customer(owner), request=(
         f"I'm planning a build with these parts: {listing}. I'm set on the {', '.join(kept)}. Can you check everything works "
-        "together? If something doesn't fit, swap it for the cheapest in-stock part that does, then quote me the whole "
+        "together? If something doesn't fit, swap it for something that does, then quote me the whole "
         f"list with {service} shipping. Don't save anything yet."))
     for part in parts:
         if part["id"] in by_name:
