@@ -281,8 +281,8 @@ def check_response(episode: Episode, check: dict) -> tuple[bool, str]:
         problems.append(f"is {len(reply)} characters long, over the {check['max_chars']} a reply to this request needs")
     if check.get("plain_text") and (raw := _raw_output(reply)):
         problems.append(f"contains raw tool output ({raw})")
-    if check.get("not_echo") and _echo_share(reply, episode.request) > ECHO_SHARE:
-        problems.append(f"mostly repeats the request ({_echo_share(reply, episode.request):.0%} of its phrases)")
+    if check.get("not_echo") and (echoed := _echo_share(reply, episode.request)) > ECHO_SHARE:
+        problems.append(f"mostly repeats the request ({echoed:.0%} of its phrases)")
     if "only_facts" in check and (unverified := _unverified(facts, check["only_facts"])):
         problems.append(f"asserts what the records do not support: {', '.join(unverified[:5])}")
     return (False, "reply " + "; ".join(problems)) if problems else (True, "reply meets every text condition")
