@@ -146,7 +146,7 @@ class WorldIndex:
 
     def chain_length(self, task: Task) -> int:
         """The longest chain of reference read calls each taking an argument value from the one before it."""
-        given = request_text(task)
+        given = request_text(task, self.conn)
         depths: list[tuple[str, int]] = []  # (encoded result, depth) of each earlier read call, in call order
         for call in task.reference_tool_calls:
             if call.name not in REGISTRY or REGISTRY[call.name].writes:
@@ -209,7 +209,8 @@ def split_realism(tasks: list[Task], worlds: dict[int, WorldIndex], train_ids: s
         "longest_chain": max(chains, default=0),
         "boundary_cases": sum(worlds[t.world_seed].is_boundary_case(t) for t in tasks),
         "trap_words": {word: sum(bool(p.search(t.request)) for t in tasks) for word, p in TRAP_WORDS.items()},
-        "requester_id_in_observation": sum(t.requester["id"] in request_text(t).split("\n\n", 1)[0] for t in tasks),
+        "requester_id_in_observation": sum(t.requester["id"] in request_text(t, worlds[t.world_seed].conn).split("\n\n", 1)[0]
+                                           for t in tasks),
     }
     if train_ids is not None:
         overlapping = sum(bool(worlds[t.world_seed].entity_ids(t) & train_ids) for t in tasks)
