@@ -110,25 +110,29 @@ def request_text(task: Task, conn: sqlite3.Connection | None = None, requester_f
     by name, e-mail and department, never by internal id, so the agent finds the record itself (``conn``, a
     connection to the task's world, supplies them; the pristine world when None). ``"id"`` keeps the older header
     that names the internal id, for a curriculum that wants the lookup done for the agent."""
+    _check_requester_form(requester_form)
+    kind, requester_id = task.requester["type"], task.requester["id"]
+    sender = None
+    if requester_form == "inbox":
+        world = conn if conn is not None else load_world(task.world_seed).connect()
+        try:
+            if kind == "customer":
+                row = world.execute("SELECT name, email FROM customer WHERE id = ?", (requester_id,)).fetchone()
+                sender = f"{row[0]} <{row[1]}>" if row else None
+            else:
+                row = world.execute("SELECT name, email, department FROM employee WHERE id = ?", (requester_id,)).fetchone()
+                sender = f"{row[0]} <{row[1]}>, {row[2].replace('_', ' ')} (internal)" if row else None
+        finally:
+            if conn is None:
+                world.close()
+    # The id header: asked for, or the requester is missing (validation reports it; the episode still shows who asked).
+    header = f"From: {sender}" if sender else f"Request from {kind} {requester_id}:"
+    return f"{header}\n\n{task.request}"
+
+
+def _check_requester_form(requester_form: str) -> None:
     if requester_form not in REQUESTER_FORMS:
         raise ValueError(f"requester_form must be one of {', '.join(map(repr, REQUESTER_FORMS))}, got {requester_form!r}")
-    kind, requester_id = task.requester["type"], task.requester["id"]
-    if requester_form == "id":
-        return f"Request from {kind} {requester_id}:\n\n{task.request}"
-    world = conn if conn is not None else load_world(task.world_seed).connect()
-    try:
-        if kind == "customer":
-            row = world.execute("SELECT name, email FROM customer WHERE id = ?", (requester_id,)).fetchone()
-            sender = f"{row[0]} <{row[1]}>" if row else None
-        else:
-            row = world.execute("SELECT name, email, department FROM employee WHERE id = ?", (requester_id,)).fetchone()
-            sender = f"{row[0]} <{row[1]}>, {row[2].replace('_', ' ')} (internal)" if row else None
-    finally:
-        if conn is None:
-            world.close()
-    if sender is None:  # validation reports a missing requester; the episode still shows who asked
-        return f"Request from {kind} {requester_id}:\n\n{task.request}"
-    return f"From: {sender}\n\n{task.request}"
 
 
 @cache
@@ -215,8 +219,7 @@ class CorecraftEnv(gym.Env[str, str]):
                  rubrics_dir: str | None = None, max_steps: int = DEFAULT_MAX_STEPS, judge: Judge | str | None = None,
                  max_observation_chars: int = DEFAULT_MAX_OBSERVATION_CHARS, render_mode: str | None = None,
                  task_set: TaskSet | None = None, requester_form: str = "inbox") -> None:
-        if requester_form not in REQUESTER_FORMS:
-            raise ValueError(f"requester_form must be one of {', '.join(map(repr, REQUESTER_FORMS))}, got {requester_form!r}")
+        _check_requester_form(requester_form)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         if not isinstance(max_steps, int) or max_steps < 1:
