@@ -57,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     select = parser.add_argument_group("tasks")
     select.add_argument("--tasks-dir", help="task folder, or a folder with tasks/ and rubrics/ (default: the shipped corpus)")
     select.add_argument("--rubrics-dir", help="rubric folder (default: rubrics/ beside the task folder)")
+    select.add_argument("--world-seed", type=int, help="the tasks of this world (0: the shipped corpus; seeds from 1000 are unseen "
+                        "worlds, never trained on); generated and validated on first use, then cached")
     select.add_argument("--split", choices=("train", "heldout", "all"), default="heldout", help="default heldout")
     select.add_argument("--family", action="append", help="only these families (repeat or comma-separate)")
     select.add_argument("--category", action="append", help="only these categories")
@@ -91,6 +93,13 @@ def run(args: argparse.Namespace) -> int:
     from .store import RunFileError
 
     tasks_dir, rubrics_dir = args.tasks_dir, args.rubrics_dir
+    if args.world_seed is not None:
+        if tasks_dir or rubrics_dir:
+            raise ValueError("give --world-seed or --tasks-dir/--rubrics-dir, not both: --world-seed picks the tasks of that world")
+        from ..seeded import seeded_task_set
+
+        task_set = seeded_task_set(args.world_seed)
+        tasks_dir, rubrics_dir = str(task_set.tasks_dir), str(task_set.rubrics_dir)
     if tasks_dir and not rubrics_dir:
         folder, rubrics = task_folders(tasks_dir)
         tasks_dir, rubrics_dir = str(folder), str(rubrics) if rubrics else None

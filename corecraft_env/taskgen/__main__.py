@@ -1,5 +1,6 @@
-"""``python -m corecraft_env.taskgen [--out REPO_ROOT] [--check] [--family NAME ...] [-v]``: regenerate (or check)
-the task corpus; with ``--family``, try those families only and write nothing."""
+"""``python -m corecraft_env.taskgen [--out REPO_ROOT] [--check] [--family NAME ...] [--seed N] [-v]``: regenerate
+(or check) the task corpus; with ``--family``, try those families only and write nothing; with ``--seed N``, work
+on the world of seed N (its corpus goes to ``--out DIR``, never over the shipped seed-0 corpus)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 from .build import build, corpus_files, generate
+from ..tasks.model import SHIPPED_WORLD_SEED
+from ..world.store import validate_seed
 from .core import FAMILIES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -16,7 +19,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m corecraft_env.taskgen", description=__doc__)
-    parser.add_argument("--out", type=Path, default=REPO_ROOT, help="repository root to write tasks/, rubrics/, docs/tasks.md (default: this checkout)")
+    parser.add_argument("--seed", type=int, default=SHIPPED_WORLD_SEED, help="world seed (default 0, the shipped corpus)")
+    parser.add_argument("--out", type=Path, default=None, help="repository root to write tasks/, rubrics/, docs/tasks.md (default: this checkout)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the corpus under --out is not what the families produce")
     parser.add_argument("--family", action="append", default=[], metavar="NAME",
                         help="try only this family (repeatable): print what it keeps and why it drops candidates; write nothing")
@@ -26,19 +30,29 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.family) - set(FAMILIES))
     if unknown:
         parser.error(f"unknown families: {', '.join(unknown)} (known: {', '.join(sorted(FAMILIES))})")
+    try:
+        validate_seed(args.seed)
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+    shipped = args.seed == SHIPPED_WORLD_SEED
+    if args.out is None and not shipped and not args.family:
+        parser.error(f"--seed {args.seed} needs --out DIR: the repository holds the shipped seed-0 corpus only")
+    if args.check and not shipped:
+        parser.error("--check compares the shipped seed-0 corpus; generate another seed with --out DIR and compare folders")
+    out = args.out or REPO_ROOT
     if args.family:
-        return try_families(args.family)
+        return try_families(args.family, args.seed)
     if args.check:
-        return check(args.out)
-    report = build(args.out)
+        return check(out)
+    report = build(out, docs=shipped, seed=args.seed)
     print(report.summary())
     return 0
 
 
-def try_families(names: list[str]) -> int:
+def try_families(names: list[str], seed: int = SHIPPED_WORLD_SEED) -> int:
     """Exit status 1 when a family keeps fewer tasks than it wants; prints each kept task and each drop reason."""
     short = 0
-    for result in generate(names):
+    for result in generate(names, seed):
         fam = result.family
         print(f"{fam.name}: kept {len(result.kept)}/{fam.wanted}, dropped {len(result.dropped)}")
         for generated in result.kept:

@@ -1,4 +1,4 @@
-"""The task-family framework: a family is a generator of support tasks drawn from the seed-0 world.
+"""The task-family framework: a family is a generator of support tasks drawn from the world of any seed.
 
 Example (the real one is in ``families/returns.py``)::
 
@@ -13,7 +13,8 @@ Example (the real one is in ``families/returns.py``)::
             yield spec
 
 A generator queries the world through ``ctx`` (read-only), picks entities with ``ctx.rng`` (seeded from the family
-name, so a family's tasks do not move when another family changes) and yields ``TaskSpec`` candidates: requester,
+name, so a family's tasks do not move when another family changes) and never names an entity it did not query, so
+it instantiates on every world seed. It yields ``TaskSpec`` candidates: requester,
 request, reference tool calls, final reply, rubric criteria and the rows the task may write. The framework then
 
 * turns each candidate into a task and a rubric (difficulty from the number of reference calls, the
@@ -23,7 +24,8 @@ request, reference tool calls, final reply, rubric criteria and the rows the tas
   the oracle scores 1.0, the null and random agents do not pass, no policy-blind solution passes) plus the corpus
   rules below, dropping failures with a logged reason,
 * keeps the first valid candidates up to the family's quota (per variant) and numbers them
-  ``<family-with-dashes>-001`` ….
+  ``<family-with-dashes>-001`` … on the shipped world (seed 0) and ``<family-with-dashes>-w<seed>-001`` … on the
+  others, so tasks of several worlds can share a task set.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..tasks.model import CATEGORIES, DIFFICULTIES, SPLITS, Rubric, Solution, Task, TaskFormatError, ToolCall
+from ..tasks.model import CATEGORIES, DIFFICULTIES, SHIPPED_WORLD_SEED, SPLITS, Rubric, Solution, Task, TaskFormatError, ToolCall
 from ..tools import REGISTRY
 from ..tools.base import Db
 from ..world import load_world
@@ -49,7 +51,6 @@ from .rubric import no_collateral
 
 log = logging.getLogger("corecraft_env.taskgen")
 
-WORLD_SEED = 0
 MIN_CRITERIA, MAX_CRITERIA = 3, 18  # the family's own (no_collateral included); all criteria
 OVERPRODUCTION = 3  # candidates drawn per wanted task, so dropped instances can be replaced
 MAX_CANDIDATES = 500  # per family: a generator that never runs dry cannot stall the build
@@ -209,9 +210,10 @@ _ID_FORMATS = {"refund": ("ref", 5), "resolution": ("res", 4), "escalation": ("e
 
 
 class Context:
-    """A generator's view of the pristine seed-0 world: read-only queries, read tools, next ids and a seeded RNG."""
+    """A generator's view of a pristine world: read-only queries, read tools, next ids and a seeded RNG."""
 
-    def __init__(self, name: str, conn: sqlite3.Connection) -> None:
+    def __init__(self, name: str, conn: sqlite3.Connection, seed: int = SHIPPED_WORLD_SEED) -> None:
+        self.seed = seed
         self.db = Db(conn)
         self.rng = random.Random(family_seed(name))
 
@@ -241,8 +243,8 @@ class Context:
         return chosen if k is None else chosen[:k]
 
 
-def read_only_world() -> sqlite3.Connection:
-    conn = load_world(WORLD_SEED).connect()
+def read_only_world(seed: int = SHIPPED_WORLD_SEED) -> sqlite3.Connection:
+    conn = load_world(seed).connect()
     conn.execute("PRAGMA query_only = ON")
     return conn
 
@@ -261,11 +263,17 @@ class FamilyResult:
     dropped: list[tuple[str, str]]  # (candidate id, reason)
 
 
-def render(fam: Family, spec: TaskSpec, task_id: str, blind: dict[str, Solution], check_schema: bool = True) -> Generated:
+def task_id_for(fam: Family, seed: int, label: str) -> str:
+    """``<family-slug>-<label>`` on the shipped world, ``<family-slug>-w<seed>-<label>`` on any other."""
+    return f"{fam.slug}-{label}" if seed == SHIPPED_WORLD_SEED else f"{fam.slug}-w{seed}-{label}"
+
+
+def render(fam: Family, spec: TaskSpec, task_id: str, blind: dict[str, Solution], seed: int,
+           check_schema: bool = True) -> Generated:
     """A candidate as task and rubric documents (schema-valid or ``TaskFormatError`` when ``check_schema``)."""
     task = Task(
         id=task_id, family=fam.name, category=fam.category, difficulty=difficulty_for(len(spec.calls)), split=fam.split,
-        world_seed=WORLD_SEED, requester=dict(spec.requester), request=spec.request, rubric_id=task_id,
+        world_seed=seed, requester=dict(spec.requester), request=spec.request, rubric_id=task_id,
         reference_tool_calls=tuple(spec.calls), reference_reply=spec.reply, policy_rules=fam.policy_rules, policy_blind=blind,
     ).to_dict()
     rubric = {"id": task_id, "criteria": [*spec.criteria, no_collateral(spec.writes)]}
@@ -317,11 +325,11 @@ def candidates(fam: Family, ctx: Context) -> Iterator[TaskSpec]:
             yield spec
 
 
-def check_candidate(fam: Family, spec: TaskSpec, candidate_id: str, scratch: Path,
-                    blind: dict[str, Solution], unblinded: list[str]) -> tuple[Generated | None, str]:
+def check_candidate(fam: Family, spec: TaskSpec, candidate_id: str, scratch: Path, blind: dict[str, Solution],
+                    unblinded: list[str], seed: int) -> tuple[Generated | None, str]:
     """Render and validate one candidate: ``(documents, "")`` or ``(None, reason)``."""
     try:
-        generated = render(fam, spec, candidate_id, blind)
+        generated = render(fam, spec, candidate_id, blind, seed)
     except TaskFormatError as exc:
         return None, str(exc)
     problems = corpus_problems(spec, generated, unblinded)
@@ -333,9 +341,9 @@ def check_candidate(fam: Family, spec: TaskSpec, candidate_id: str, scratch: Pat
     return (None, "; ".join(problems)) if problems else (generated, "")
 
 
-def run_family(fam: Family, conn: sqlite3.Connection) -> FamilyResult:
-    """Generate, validate and number one family's tasks."""
-    ctx = Context(fam.name, conn)
+def run_family(fam: Family, conn: sqlite3.Connection, seed: int = SHIPPED_WORLD_SEED) -> FamilyResult:
+    """Generate, validate and number one family's tasks on ``conn``, the read-only world of ``seed``."""
+    ctx = Context(fam.name, conn, seed)
     kept: list[tuple[TaskSpec, dict[str, Solution]]] = []
     dropped: list[tuple[str, str]] = []
     taken = {variant: 0 for variant in fam.quota}
@@ -345,11 +353,11 @@ def run_family(fam: Family, conn: sqlite3.Connection) -> FamilyResult:
                 break
             if taken[spec.variant] >= fam.quota[spec.variant]:
                 continue
-            candidate_id = f"{fam.slug}-c{index:03d}"
+            candidate_id = task_id_for(fam, seed, f"c{index:03d}")
             spec.criteria = discriminating_judges(spec) + integrity_criteria(spec, ctx)
             spec.writes = landing_rules(spec)
             blind, unblinded = policy_blind(fam.policy_rules, spec, ctx)
-            generated, reason = check_candidate(fam, spec, candidate_id, Path(scratch), blind, unblinded)
+            generated, reason = check_candidate(fam, spec, candidate_id, Path(scratch), blind, unblinded, seed)
             if generated is None:
                 log.info("dropped %s (%s/%s): %s", candidate_id, fam.name, spec.variant, reason)
                 dropped.append((candidate_id, reason))
@@ -358,8 +366,8 @@ def run_family(fam: Family, conn: sqlite3.Connection) -> FamilyResult:
             kept.append((spec, blind))
     short = {v: n - taken[v] for v, n in fam.quota.items() if taken[v] < n}
     if short:
-        log.warning("family %s is short of tasks: %s", fam.name, short)
+        log.warning("family %s is short of tasks on world seed %d: %s", fam.name, seed, short)
     # Renumbering changes only the ids of documents already validated.
-    numbered = [render(fam, spec, f"{fam.slug}-{number:03d}", blind, check_schema=False)
+    numbered = [render(fam, spec, task_id_for(fam, seed, f"{number:03d}"), blind, seed, check_schema=False)
                 for number, (spec, blind) in enumerate(kept, start=1)]
     return FamilyResult(fam, numbered, dropped)

@@ -23,6 +23,7 @@ from jsonschema.exceptions import best_match
 CATEGORIES = ("information_retrieval", "communication", "reasoning", "multi_step_workflow")
 DIFFICULTIES = ("easy", "medium", "hard", "expert")
 SPLITS = ("train", "heldout")
+SHIPPED_WORLD_SEED = 0  # the world of the shipped corpus (tasks/, rubrics/): comparable numbers across releases
 
 
 class TaskFormatError(ValueError):
