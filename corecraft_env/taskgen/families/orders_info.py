@@ -175,17 +175,16 @@ def _review(ctx: Context, agent: dict, person: dict, trap: dict, tracking: bool)
             f"{person['name']} ({person['email']}) is on the phone about their recent orders. Can you give me a rundown of every "
             f"order they've placed since {since}: order id, status and total, plus the carrier and tracking number "
             "for anything that has shipped?"))
-        spec.call("searchCustomers", email=person["email"])
     else:
         spec = TaskSpec(employee(agent["id"]), request=ctx.rng.choice((
-            f"Quick one: what orders has customer {person['id']} placed since {since}? I just need the "
+            f"Quick one: what orders has {person['name']} ({person['email']}) placed since {since}? I just need the "
             "order ids, statuses and totals.",
-            f"For a callback note: list customer {person['id']}'s orders from {since} onwards, with status "
-            "and total for each.")))
+            f"For a callback note: list {person['name']}'s orders from {since} onwards, with status and total for "
+            f"each. Their e-mail is {person['email']}.")))
+    spec.call("searchCustomers", email=person["email"])
     found = all_orders(ctx, spec, person["id"], created_after=after)
     blind = spec.ignoring("eastern_time")
-    if tracking:
-        blind.call("searchCustomers", email=person["email"])
+    blind.call("searchCustomers", email=person["email"])
     blind_found = all_orders(ctx, blind, person["id"], created_after=day)
     shipped = _shipped(ctx, spec, found) if tracking else {}
     blind_shipped = _shipped(ctx, blind, blind_found) if tracking else {}
