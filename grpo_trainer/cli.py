@@ -43,7 +43,7 @@ from typing import Any, Callable
 from corecraft_env.judge.retry import FatalModelError
 from corecraft_env.models import BUILDERS, SCHEME, resolve_model
 from corecraft_env.tasks import Task, TaskSet
-from corecraft_env.tasks.dataset import tasks_to_dataset
+from corecraft_env.export.prompts import tasks_to_dataset
 from grpo_trainer.config import CorecraftEnvConfig, CorecraftGRPOConfig
 
 DEFAULT_TRAINER = "grpo_trainer.CorecraftGRPOTrainer"
@@ -291,9 +291,9 @@ def build_trainer(script_args: Any, training_args: CorecraftGRPOConfig, model_ar
         warnings.warn("dataset_name / datasets are ignored: corecraft-grpo trains on Corecraft tasks "
                       "(tasks_dir, split, families, difficulties, task_ids).", UserWarning, stacklevel=2)
 
-    prompt_options = {"include_policy": env_args.include_policy}
-    train_dataset = tasks_to_dataset(train_tasks, repeat=env_args.repeat, **prompt_options)
-    eval_dataset = tasks_to_dataset(eval_tasks, **prompt_options) if eval_tasks is not None else None
+    contract = env_args.prompt_contract()
+    train_dataset = tasks_to_dataset(train_tasks, contract, repeat=env_args.repeat)
+    eval_dataset = tasks_to_dataset(eval_tasks, contract) if eval_tasks is not None else None
 
     model_init_kwargs = {"revision": model_args.model_revision, "trust_remote_code": training_args.trust_remote_code,
                          "attn_implementation": model_args.attn_implementation, "dtype": model_args.dtype}

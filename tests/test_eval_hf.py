@@ -11,7 +11,8 @@ import pytest
 
 import corecraft_env  # noqa: F401
 from corecraft_env.agents import run_episode
-from corecraft_env.agents.hf_agent import HFAgent, describe_tools, parse_output, resolve_model_path
+from corecraft_env.agents.hf_agent import HFAgent, parse_output, resolve_model_path
+from corecraft_env.export.prompts import describe_tools
 from corecraft_env.eval import EvalConfig, run_eval
 from corecraft_env.tools import REGISTRY
 

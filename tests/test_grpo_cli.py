@@ -137,7 +137,9 @@ BROKEN_YAML = {
     (["--config", "{tiny}", "--split", "trian"], "argument --split: invalid choice: 'trian' (choose from 'train', 'heldout') "
                                                  "(did you mean 'train'?)"),
     (["--config", "{tiny}", "--tools", "getOrderDetail"], "tools: unknown tool 'getOrderDetail' (did you mean 'getOrderDetails'?); "
-                                                         "`corecraft tools` lists them, or give [reference] for each task's own tools"),
+                                                         "`corecraft tools` lists them"),
+    (["--config", "{tiny}", "--tools", "reference"], "tools: unknown tool 'reference' (each task's own reference tools would leak "
+                                                    "the answer; use tool_format: compact); `corecraft tools` lists them"),
     (["--config", "{tiny}", "--lerning_rate", "0.1"], "unknown option --lerning_rate (did you mean '--learning_rate'?)"),
     (["--config", "{tiny}", "--judge", "opnai/gpt-4o-mini"], "judge model 'opnai/gpt-4o-mini': the provider 'opnai' is unknown to "
                                                             "LiteLLM; write provider/model, e.g. openai/gpt-4o-mini (did you mean "
@@ -147,7 +149,7 @@ BROKEN_YAML = {
     (["--config", "{tiny}", "--families", "no_such_family"], "no train tasks in tests/data/demo/tasks match families=['no_such_family'], "
                                                              "difficulties=None, categories=None, task_ids=None"),
 ], ids=["no-arguments", "unknown-yaml-key", "yaml-syntax", "missing-file", "yaml-choice", "no-model", "flag-choice",
-        "unknown-local-model", "unknown-split", "unknown-tool", "unknown-flag", "judge-provider", "judge-key", "accelerate-value", "no-tasks"])
+        "unknown-local-model", "unknown-split", "unknown-tool", "reference-tools", "unknown-flag", "judge-provider", "judge-key", "accelerate-value", "no-tasks"])
 def test_config_mistakes_are_one_line_errors(tmp_path: Path, capsys, monkeypatch, args: list[str], message: str) -> None:
     monkeypatch.chdir(ROOT)  # the tiny config's tasks_dir is relative to the repository root
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

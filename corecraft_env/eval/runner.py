@@ -50,6 +50,10 @@ class EvalConfig:
     seed: int = 0
     device: str = "cpu"
     max_new_tokens: int = 160
+    # hf: the prompt contract (corecraft_env.export.prompts.PromptContract); None keeps the hf agent's default
+    tool_format: str | None = None
+    include_policy: bool | None = None
+    max_observation_chars: int | None = None
     # judge
     judge: Any = None  # None/"none", a LiteLLM model string, "py:module:function", or a callable
     judge_api_base: str | None = None
@@ -145,13 +149,19 @@ def agent_factory(config: EvalConfig, task_set: TaskSet) -> Callable[[Task, int]
         return lambda task, trial: LiteLLMAgent(config.model, api_base=config.api_base, api_key=config.api_key,
                                                 temperature=config.temperature, seed=config.seed + trial,
                                                 max_tokens=config.max_tokens, timeout=config.agent_timeout, retry=retry)
-    from ..agents.hf_agent import HFAgent, LocalModel
+    import dataclasses
+
+    from ..agents.hf_agent import DEFAULT_CONTRACT, HFAgent, LocalModel
+
+    overrides = {"tool_format": config.tool_format, "include_policy": config.include_policy,
+                 "max_observation_chars": config.max_observation_chars}
+    contract = dataclasses.replace(DEFAULT_CONTRACT, **{k: v for k, v in overrides.items() if v is not None})
 
     print(f"[eval] loading local model {config.model or 'smollm2-135m-instruct'} on {config.device} (built once, then cached)",
           file=sys.stderr, flush=True)
     local = LocalModel.get(config.model, config.device)
     return lambda task, trial: HFAgent(local_model=local, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-                                       seed=config.seed + trial)
+                                       seed=config.seed + trial, contract=contract)
 
 
 def agent_retry(config: EvalConfig) -> RetryPolicy:
