@@ -161,6 +161,13 @@ class CorecraftEnvConfig:
         include_policy (`bool`, *optional*, defaults to `True`):
             Put the policy document in the system prompt (about 1.2k tokens) or only the first paragraph.
 
+    Checks:
+        check_oracle_budget (`bool`, *optional*, defaults to `True`):
+            Before training, replay every training task's reference solution and measure its completion tokens with
+            the model's tokenizer under the prompt contract; stop if `max_completion_length` cannot hold them (a
+            budget that truncates the oracle caps the reward a policy can reach). Off only for smoke runs of a random
+            model, whose budget is set for speed.
+
     `prompt_contract()` gives these prompt options as the `corecraft_env.export.prompts.PromptContract` that the SFT
     export and the evaluation agent take too.
     """
@@ -199,6 +206,10 @@ class CorecraftEnvConfig:
     )
     include_policy: bool = field(
         default=True, metadata={"help": "Include the policy document in the system prompt."}
+    )
+    check_oracle_budget: bool = field(
+        default=True,
+        metadata={"help": "Stop before training if max_completion_length truncates a training task's oracle episode."},
     )
 
     def __post_init__(self) -> None:

@@ -339,11 +339,8 @@ class CorecraftRollout:
     def _prepare(self, tokenizer: Any) -> None:
         if tokenizer is self._tokenizer:
             return
-        from trl.chat_template_utils import get_training_chat_template, is_chat_template_prefix_preserving
-
         self._tokenizer = tokenizer
-        # As TRL's tool loop: tool results are appended as token ids, so rendering must be prefix-preserving.
-        self._chat_template = None if is_chat_template_prefix_preserving(tokenizer) else get_training_chat_template(tokenizer)
+        self._chat_template = rollout_chat_template(tokenizer)
 
     def _tool_suffix_ids(self, tool_messages: list[dict], template_kwargs: dict) -> list[int]:
         """Token ids that the chat template puts after an assistant turn's EOS for these tool messages, up to and
@@ -424,6 +421,14 @@ def rubric_reward(completions: list, rubric_score: list[float] | None = None, **
 
 
 # -- TRL internals the rollout adapts to ------------------------------------------------------------------------------
+def rollout_chat_template(tokenizer: Any) -> str | None:
+    """The chat template episodes are rendered with: the tokenizer's own (None) when it is prefix-preserving, else
+    TRL's training version of it. As in TRL's tool loop: tool results are appended as token ids."""
+    from trl.chat_template_utils import get_training_chat_template, is_chat_template_prefix_preserving
+
+    return None if is_chat_template_prefix_preserving(tokenizer) else get_training_chat_template(tokenizer)
+
+
 def _max_model_len(trainer: Any) -> int | None:
     """The longest sequence the generation backend takes (as TRL's tool loop reads it)."""
     if getattr(trainer, "use_vllm", False) and getattr(trainer, "vllm_mode", None) == "colocate":

@@ -160,3 +160,16 @@ def test_config_mistakes_are_one_line_errors(tmp_path: Path, capsys, monkeypatch
     captured = capsys.readouterr()
     assert captured.err == f"corecraft-grpo: error: {message.format(tmp=tmp_path)}\n" and captured.out == ""
     assert launched == []  # nothing launched
+
+
+def test_a_budget_that_truncates_the_oracle_is_refused(capsys, monkeypatch) -> None:
+    """The tiny config's 48 tokens cannot hold the demo return's reference episode (4 calls, their results, a reply)."""
+    monkeypatch.chdir(ROOT)
+    launched = []
+    assert main(["--config", str(TINY), "--check_oracle_budget", "true"], launch_command_fn=launched.append) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the tiny model's build progress, if built here
+    assert err.startswith("corecraft-grpo: error: max_completion_length 48 truncates the oracle: 1 of 1 training tasks "
+                          "need more (longest ") and "demo-partial-return-001" in err and launched == []
+    longest = int(err.split("raise it to at least ")[1].split(",")[0])
+    assert main(["--config", str(TINY), "--check_oracle_budget", "true", "--max_completion_length", str(longest)],
+                launch_command_fn=launched.append) == 0 and len(launched) == 1

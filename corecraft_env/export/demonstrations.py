@@ -87,3 +87,19 @@ def demonstrations_to_dataset_dict(tasks: Iterable[Task], task_set: TaskSet,
     tasks = list(tasks)
     return DatasetDict({split: demonstrations_to_dataset([t for t in tasks if t.split == split], task_set, contract)
                         for split in SPLITS if any(t.split == split for t in tasks)})
+
+
+def oracle_completion_lengths(tokenizer, tasks: Iterable[Task], task_set: TaskSet, contract: PromptContract, *,
+                              chat_template: str | None = None) -> dict[str, int]:
+    """Per task id, the tokens the oracle's episode adds after the prompt under ``contract``: its assistant turns and
+    the tool results between them, what a GRPO ``max_completion_length`` must hold for the reference solution to fit
+    (the chat rendered whole, less the prompt with its generation header)."""
+    from .prompts import render_prompt
+
+    system, lengths = contract.system_prompt(), {}
+    for task in tasks:
+        messages = demonstration(task, task_set, contract, system=system)["messages"]
+        whole = render_prompt(tokenizer, messages, contract, chat_template=chat_template, add_generation_prompt=False)
+        prompt = render_prompt(tokenizer, messages[:2], contract, chat_template=chat_template)
+        lengths[task.id] = len(whole) - len(prompt)
+    return lengths
