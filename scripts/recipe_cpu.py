@@ -144,27 +144,34 @@ class Recipe:
         rewards = [entry["reward"] for entry in history if "reward" in entry]
         return {"steps": len(rewards), "rewards": rewards}
 
-    def evaluate(self, model: str, cell: str) -> dict:
-        import dataclasses
-
-        from corecraft_env.agents.hf_agent import HFAgent, LocalModel
-        from corecraft_env.eval.runner import EvalConfig, run_eval
+    def eval_config(self, cell: str, out: str, model_path: str):
+        """The `EvalConfig` of one cell (a `world_seed` picks that world's generated tasks)."""
+        from corecraft_env.eval.runner import EvalConfig
         from corecraft_env.seeded import seeded_task_set
 
         settings, selection = self.eval_settings, dict(self.eval_settings["cells"][cell])
-        contract = self.grpo_arguments()[4].prompt_contract()
-        path = self.state["stages"]["sft"]["base"] if model == "base" else str(self.out / model)
         world_seed = selection.pop("world_seed", None)
         if world_seed is not None:
             task_set = seeded_task_set(world_seed)
             selection.update(tasks_dir=str(task_set.tasks_dir), rubrics_dir=str(task_set.rubrics_dir))
-        config = EvalConfig(out=str(self.out / "eval" / model / cell), agent="hf", model=path, trials=settings["trials"],
-                            temperature=settings["temperature"], seed=settings["seed"], max_new_tokens=settings["max_new_tokens"],
-                            max_steps=settings["max_steps"], concurrency=1, progress=False, **selection)
+        return EvalConfig(out=out, agent="hf", model=model_path, trials=settings["trials"], temperature=settings["temperature"],
+                          seed=settings["seed"], max_new_tokens=settings["max_new_tokens"], max_steps=settings["max_steps"],
+                          concurrency=1, progress=False, **selection)
+
+    def evaluate(self, model: str, cell: str) -> dict:
+        import dataclasses
+
+        from corecraft_env.agents.hf_agent import HFAgent, LocalModel
+        from corecraft_env.eval.runner import run_eval
+
+        contract = self.grpo_arguments()[4].prompt_contract()
+        path = self.state["stages"]["sft"]["base"] if model == "base" else str(self.out / model)
+        config = self.eval_config(cell, str(self.out / "eval" / model / cell), path)
         episodes = _selected(config) * config.trials
-        if episodes < settings["min_episodes"]:
-            raise SystemExit(f"recipe: cell {cell} has {episodes} episodes, fewer than min_episodes "
-                             f"({settings['min_episodes']}): raise sample or trials in {self.settings['eval_config']}")
+        minimum = self.eval_settings["min_episodes"]
+        if episodes < minimum:
+            raise SystemExit(f"recipe: cell {cell} has {episodes} episodes, fewer than min_episodes ({minimum}): raise "
+                             f"sample or trials in {self.settings['eval_config']}")
         local = LocalModel.get(path)
         summary = run_eval(config, agent_factory_override=lambda task, trial: HFAgent(
             local_model=local, max_new_tokens=config.max_new_tokens, temperature=config.temperature,

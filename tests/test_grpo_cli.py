@@ -15,7 +15,7 @@ from grpo_trainer.cli import NO_ARGUMENTS, main, make_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "examples" / "grpo_tiny_cpu.yaml"
-CONFIGS = sorted((ROOT / "examples").glob("grpo_*.yaml"))
+CONFIGS = sorted([*(ROOT / "examples").glob("grpo_*.yaml"), ROOT / "examples" / "recipe_cpu_grpo.yaml"])
 
 
 def launch(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -64,3 +64,22 @@ def test_rerun_resumes_in_the_background_and_other_settings_are_refused(smoke: P
     assert log.count("finished: ") == 2
     refused = run("--out", str(smoke))  # the full configs into the smoke run's folder
     assert refused.returncode != 0 and "was started with other settings" in refused.stderr
+
+
+def test_full_recipe_configs_parse_and_each_cell_has_enough_episodes(smoke: Path) -> None:
+    """The shipped (non-smoke) configs: TRL parses the SFT one, and each evaluation cell selects at least
+    min_episodes episodes (the unseen world's tasks are cached by the smoke run)."""
+    sys.path.insert(0, str(ROOT))
+    from scripts.recipe_cpu import Recipe, _selected, parse_args
+    from trl import ModelConfig, ScriptArguments, SFTConfig, TrlParser
+
+    _, sft_args, model_args = TrlParser((ScriptArguments, SFTConfig, ModelConfig)).parse_args_and_config(
+        ["--config", str(ROOT / "examples" / "recipe_cpu_sft.yaml"), "--output_dir", str(smoke / "unused")])
+    assert sft_args.assistant_only_loss and model_args.model_name_or_path == "corecraft:smollm2-135m-instruct"
+    recipe = Recipe(parse_args(["--out", str(smoke.parent / "full")]))
+    contract = recipe.grpo_arguments()[4].prompt_contract()
+    assert contract.tool_format == "compact" and contract.tools is None  # every task sees all 23 tools
+    settings = recipe.eval_settings
+    for cell in settings["cells"]:
+        episodes = _selected(recipe.eval_config(cell, "unused", "unused")) * settings["trials"]
+        assert episodes >= settings["min_episodes"] >= 60, cell
