@@ -24,8 +24,9 @@ batching, or vLLM in server or colocate mode, with weight sync), exactly what TR
 
 One episode
 -----------
-The prompt (system + request, from `corecraft_env.tasks.dataset.tasks_to_dataset`) is rendered with the tools by the
-tokenizer's chat template. Then, turn by turn:
+The prompt (system + request, from `corecraft_env.export.prompts.tasks_to_dataset`) is rendered under the rollout's
+prompt contract (`render_prompt`: the tokenizer's chat template with the contract's tools), as the SFT export and the
+evaluation agent render it. Then, turn by turn:
 
 1. the model generates one assistant turn (ending with EOS), at most the tokens left in the budget;
 2. each `<tool_call>…</tool_call>` block of the turn (an unclosed final block too) is sent, as its raw text, to

@@ -58,11 +58,44 @@ def resolve_model_path(model: str | os.PathLike | None) -> Path:
     return path
 
 
+class EpisodeCache:
+    """One episode's key/value cache: the tokens it holds and the cache itself. Each turn's prompt repeats the
+    previous turn's prompt and output, so only what follows their common prefix needs a forward pass."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.cache: Any = None
+
+    def shared(self, ids: list[int]) -> int:
+        """How many leading tokens of ``ids`` the cache holds (at least one token of ``ids`` is left to compute)."""
+        common = 0
+        for held, wanted in zip(self.ids, ids[:-1]):
+            if held != wanted:
+                break
+            common += 1
+        return common
+
+    def reusable(self, ids: list[int]) -> Any:
+        """The cache cut to the longest common prefix with ``ids``, or None when nothing is shared."""
+        common = self.shared(ids)
+        if self.cache is None or common == 0 or not hasattr(self.cache, "crop"):
+            return None
+        self.cache.crop(-(self.cache.get_seq_length() - common))  # transformers 5: crop takes the tokens to remove
+        self.ids = self.ids[:common]
+        return self.cache
+
+    def keep(self, sequence: list[int], cache: Any) -> None:
+        """After a turn: the cache holds every token of ``sequence`` but the last generated one."""
+        self.cache = cache
+        self.ids = sequence[: cache.get_seq_length()] if cache is not None else []
+
+
 class LocalModel:
     """A tokenizer + causal LM loaded once and shared by every ``HFAgent`` using it (``LocalModel.get``).
 
     Generation is serialised by a lock (one CPU forward at a time is fastest anyway). The key/value cache of the
-    system prompt, identical in every step of every episode, is computed once and reused."""
+    system prompt, identical in every step of every episode, is computed once and reused; within an episode, each
+    turn reuses the previous turn's cache (``EpisodeCache``), so a turn computes only its new tokens."""
 
     _loaded: dict[tuple[str, str], "LocalModel"] = {}
     _loaded_lock = threading.Lock()
@@ -118,26 +151,35 @@ class LocalModel:
             return apply(merged)
 
     def generate(self, ids: list[int], prefix_ids: list[int] | None, max_new_tokens: int, temperature: float = 0.0,
-                 seed: int | None = None) -> tuple[str, int, int]:
-        """(text, prompt tokens, completion tokens). ``prefix_ids``: a prompt prefix whose cache may be reused."""
+                 seed: int | None = None, episode: EpisodeCache | None = None) -> tuple[str, int, int]:
+        """(text, prompt tokens, completion tokens). ``prefix_ids``: a prompt prefix whose cache may be reused.
+        ``episode``: the calling episode's cache of its previous turn; the longest common prefix of its tokens and
+        ``ids`` is not computed again (only the new tool results and header are), and it then holds this turn."""
         import torch
 
         with self.lock, torch.inference_mode():
             kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": temperature > 0,
                                       "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
-                                      "stop_strings": ["</tool_call>"], "tokenizer": self.tokenizer}
+                                      "stop_strings": ["</tool_call>"], "tokenizer": self.tokenizer,
+                                      "return_dict_in_generate": True}
             if temperature > 0:
                 kwargs.update(temperature=temperature, top_k=0, top_p=1.0)
                 if seed is not None:
                     torch.manual_seed(seed)
             else:
                 kwargs.update(temperature=None, top_k=None, top_p=None)
-            cache = self._prefix_cache(prefix_ids) if prefix_ids and ids[:len(prefix_ids)] == prefix_ids and len(ids) > len(prefix_ids) else None
+            cache = episode.reusable(ids) if episode is not None else None
+            if cache is None and prefix_ids and ids[:len(prefix_ids)] == prefix_ids and len(ids) > len(prefix_ids):
+                cache = self._prefix_cache(prefix_ids)
+                cache = None if cache is None else copy.deepcopy(cache)
             if cache is not None:
-                kwargs[self.cache_arg] = copy.deepcopy(cache)
+                kwargs[self.cache_arg] = cache
             input_ids = torch.tensor([ids], device=self.device)
             output = self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **kwargs)
-            new = output[0, len(ids):].tolist()
+            sequence = output.sequences[0].tolist()
+            if episode is not None:
+                episode.keep(sequence, getattr(output, "cache", None) or getattr(output, "past_key_values", None))
+            new = sequence[len(ids):]
         return self.tokenizer.decode(new, skip_special_tokens=True), len(ids), len(new)
 
     def _prefix_cache(self, prefix_ids: list[int]) -> Any:
@@ -235,19 +277,22 @@ class HFAgent:
 
     def __init__(self, model: str | os.PathLike | None = None, device: str = "cpu", max_new_tokens: int = 160,
                  temperature: float = 0.0, seed: int | None = 0, contract: PromptContract = DEFAULT_CONTRACT,
-                 local_model: LocalModel | None = None) -> None:
+                 local_model: LocalModel | None = None, reuse_cache: bool = True) -> None:
         self.local = local_model or LocalModel.get(model, device)
         if contract.tool_format == "native" and not self.local.supports_tools():
             raise ValueError(f"the chat template of {self.local.name} does not render tools; use PromptContract(tool_format='compact')")
         self.max_new_tokens, self.temperature, self.seed, self.contract = max_new_tokens, temperature, seed, contract
+        self.reuse_cache = reuse_cache  # False: every turn from the system prompt's cache (the benchmark's baseline)
         self.model_id = f"hf:{self.local.name}"
         self.messages: list[dict] = []
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0}
         self.stats = {"model_calls": 0, "unparsed": 0, "raw_outputs": []}
         self._pending: list[dict] = []
+        self._episode_cache = EpisodeCache()
 
     def reset(self, observation: str, info: dict) -> None:
         self.messages = self.contract.messages(self.contract.system_prompt(), observation)
+        self._episode_cache = EpisodeCache()
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0}
         self.stats = {"model_calls": 0, "unparsed": 0, "raw_outputs": []}
         self._pending = []
@@ -263,8 +308,9 @@ class HFAgent:
         elif self.messages[-1]["role"] == "assistant":
             self.messages.append({"role": "user", "content": self._clip(observation)})  # an action error
         ids, prefix = self._prompt()
+        seed = None if self.seed is None else self.seed + len(self.messages)
         text, prompt_tokens, completion_tokens = self.local.generate(ids, prefix, self.max_new_tokens, self.temperature,
-                                                                     None if self.seed is None else self.seed + len(self.messages))
+                                                                     seed, episode=self._episode_cache if self.reuse_cache else None)
         self.usage["prompt_tokens"] += prompt_tokens
         self.usage["completion_tokens"] += completion_tokens
         self.stats["model_calls"] += 1
