@@ -7,6 +7,7 @@ chat so far (the oracle's turns stay in the history, so both ways see the same p
 same tokens; the script prints tokens/s, episodes/min, the prompt tokens computed and the ratios.
 
     python benchmarks/bench_generation.py                      # SmolLM2-135M, 4 easy train tasks
+    python benchmarks/bench_generation.py --difficulty hard --tasks 2 --new-tokens 16   # longer episodes
     python benchmarks/bench_generation.py --model corecraft:tiny-random-qwen3 --tasks 2
 """
 
@@ -47,23 +48,26 @@ def replay(local, contract, conversations: list[list[dict]], new_tokens: int, re
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="corecraft:smollm2-135m-instruct")
-    parser.add_argument("--tasks", type=int, default=4, help="easy train tasks, in id order")
+    parser.add_argument("--tasks", type=int, default=4, help="train tasks of the difficulty, in id order")
+    parser.add_argument("--difficulty", default="easy", choices=("easy", "medium", "hard", "expert"))
     parser.add_argument("--new-tokens", type=int, default=32, help="tokens generated before each assistant turn")
     args = parser.parse_args(argv)
 
     from corecraft_env.agents.hf_agent import LocalModel
     from corecraft_env.export.demonstrations import demonstrations_to_dataset
-    from corecraft_env.export.prompts import PromptContract
+    from corecraft_env.export.prompts import PromptContract, render_prompt
     from corecraft_env.tasks import TaskSet
 
     contract = PromptContract(include_policy=False, tool_format="compact", max_observation_chars=2000)
     task_set = TaskSet()
-    tasks = task_set.select(split="train", difficulties=["easy"])[: args.tasks]
+    tasks = task_set.select(split="train", difficulties=[args.difficulty])[: args.tasks]
     conversations = [[{k: v for k, v in m.items() if v is not None} for m in row["messages"]]
                      for row in demonstrations_to_dataset(tasks, task_set, contract)]
     local = LocalModel.get(args.model)
     local.context = 1 << 16
-    local.generate(local.render(conversations[0][:2], contract), None, 2)  # warm-up: first-call overheads
+    # Warm-up: first-call overheads and the system prompt's cache, which both ways then share.
+    system = render_prompt(local.tokenizer, conversations[0][:1], contract, add_generation_prompt=False)
+    local.generate(local.render(conversations[0][:2], contract), system, 2)
     before = replay(local, contract, conversations, args.new_tokens, reuse=False)
     after = replay(local, contract, conversations, args.new_tokens, reuse=True)
     if before["outputs"] != after["outputs"]:
