@@ -53,7 +53,7 @@ def make_trainer(clip_mode: str, steps: int, output_dir: str):
 
     from corecraft_env.models import build_tiny_model, build_tiny_tokenizer
     from corecraft_env.tasks import TaskSet
-    from corecraft_env.tasks.dataset import tasks_to_dataset
+    from corecraft_env.export.prompts import PromptContract, tasks_to_dataset
     from grpo_trainer import CorecraftGRPOConfig, CorecraftGRPOTrainer, CorecraftRollout, rubric_reward
 
     task_set = TaskSet(DEMO / "tasks")
@@ -104,11 +104,12 @@ def make_trainer(clip_mode: str, steps: int, output_dir: str):
         logging_steps=1, learning_rate=1e-3, gradient_checkpointing=False, per_device_train_batch_size=8,
         num_generations=4, num_iterations=2, max_completion_length=4096, clip_mode=clip_mode,
     )
-    rollout = CorecraftRollout(task_set, tools=["getOrderDetails", "createRefund"], max_turns=2)
+    contract = PromptContract(include_policy=False, tools=("getOrderDetails", "createRefund"))
+    rollout = CorecraftRollout(task_set, contract=contract, max_turns=2)
     ScriptedTrainer.clip_seconds = 0.0
     timer = StepTimer()
     trainer = ScriptedTrainer(model=build_tiny_model(tokenizer), reward_funcs=rubric_reward, args=args,
-                              train_dataset=tasks_to_dataset(tasks, include_policy=False, repeat=steps),
+                              train_dataset=tasks_to_dataset(tasks, contract, repeat=steps),
                               processing_class=tokenizer, rollout_func=rollout, callbacks=[timer])
     return trainer, rollout, timer
 

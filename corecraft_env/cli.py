@@ -132,17 +132,27 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
             return 0
     else:
         task_set = TaskSet.from_folder(args.directory)
-    selected = task_set.select(split=args.split)
+    selected = task_set.select(split=args.split, families=args.family, difficulties=args.difficulty)
     if args.export:
-        from .tasks.dataset import tasks_to_dataset_dict
-
         if not selected:
-            raise ValueError(f"no tasks to export in {task_set.tasks_dir}" + (f" (split {args.split})" if args.split else ""))
-        datasets = tasks_to_dataset_dict(selected)
+            raise ValueError(f"no tasks to export in {task_set.tasks_dir or f'world seed {args.seed}'} with these filters")
+        from .export.prompts import PromptContract
+
+        contract = PromptContract(include_policy=not args.no_policy, tool_format=args.tool_format,
+                                  max_observation_chars=args.max_observation_chars)
+        if args.format == "sft":
+            from .export.demonstrations import demonstrations_to_dataset_dict
+
+            datasets, what = demonstrations_to_dataset_dict(selected, task_set, contract), "oracle demonstrations"
+        else:
+            from .export.prompts import tasks_to_dataset_dict
+
+            datasets, what = tasks_to_dataset_dict(selected, contract), "task prompts"
         datasets.save_to_disk(args.export)
         sizes = ", ".join(f"{split}: {len(rows)}" for split, rows in datasets.items())
-        print(f"wrote {len(selected)} tasks as a Hugging Face DatasetDict ({sizes}) to {args.export}; "
-              f"load it with datasets.load_from_disk({args.export!r})")
+        print(f"wrote {len(selected)} {what} as a Hugging Face DatasetDict ({sizes}) to {args.export}; "
+              f"load it with datasets.load_from_disk({args.export!r})"
+              + (f" or train on it with: trl sft --dataset_name {args.export} --assistant_only_loss true" if args.format == "sft" else ""))
     elif args.stats:
         from .tasks.realism import realism_statistics
 
@@ -197,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     tools.add_argument("--json", action="store_true", help="print the tools in OpenAI function-calling format")
     tools.set_defaults(handler=_cmd_tools)
 
+    from .export.prompts import TOOL_FORMATS
+    from .tasks import DIFFICULTIES
+
     tasks = commands.add_parser("tasks", help="list tasks")
     tasks.add_argument("directory", nargs="?", help="a task folder (default: the shipped tasks)")
     tasks.add_argument("--seed", type=_non_negative_int, help="the tasks of this world seed (0: the shipped corpus; others are "
@@ -206,8 +219,18 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--json", action="store_true", help="one JSON object per task (id, family, category, difficulty, split, …)")
     tasks.add_argument("--stats", action="store_true", help="counts per split × category × difficulty, families, and the realism "
                        "measures of corecraft_env.tasks.realism")
-    tasks.add_argument("--export", metavar="DIR", help="save the tasks as a Hugging Face DatasetDict by split (train, heldout; chat-format prompt + "
-                            "metadata), read back with datasets.load_from_disk(DIR)")
+    tasks.add_argument("--family", action="append", metavar="NAME", help="only this task family (repeatable)")
+    tasks.add_argument("--difficulty", action="append", choices=DIFFICULTIES, help="only this difficulty (repeatable)")
+    tasks.add_argument("--export", metavar="DIR", help="save the tasks as a Hugging Face DatasetDict by split (train, heldout), "
+                       "read back with datasets.load_from_disk(DIR); --format picks what a row is")
+    tasks.add_argument("--format", choices=("prompts", "sft"), default="prompts",
+                       help="with --export: prompts (chat prompt + metadata, for GRPO; default) or sft (each task's reference "
+                            "solution replayed through the environment, in TRL's tool-calling messages + tools format)")
+    tasks.add_argument("--tool-format", choices=TOOL_FORMATS, default="native",
+                       help="with --export: tool schemas through the chat template (native) or one line each in the system prompt (compact)")
+    tasks.add_argument("--no-policy", action="store_true", help="with --export: leave the policy document out of the system prompt")
+    tasks.add_argument("--max-observation-chars", type=int, metavar="N",
+                       help="with --export: cut each tool result at N characters (default: the environment's)")
     tasks.set_defaults(handler=_cmd_tasks)
 
     validate = commands.add_parser("validate", help="validate task files: schema, ids, rubric, oracle passes, null/random fail")

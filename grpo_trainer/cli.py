@@ -43,7 +43,7 @@ from typing import Any, Callable
 from corecraft_env.judge.retry import FatalModelError
 from corecraft_env.models import BUILDERS, SCHEME, resolve_model
 from corecraft_env.tasks import Task, TaskSet
-from corecraft_env.tasks.dataset import tasks_to_dataset
+from corecraft_env.export.prompts import tasks_to_dataset
 from grpo_trainer.config import CorecraftEnvConfig, CorecraftGRPOConfig
 
 DEFAULT_TRAINER = "grpo_trainer.CorecraftGRPOTrainer"
@@ -266,7 +266,33 @@ def prepare(training_args: CorecraftGRPOConfig, model_args: Any, env_args: Corec
     eval_tasks = None
     if training_args.eval_strategy != "no":
         eval_tasks = select_tasks(task_set, env_args, split=env_args.eval_split, training=False)
+    if env_args.check_oracle_budget:
+        check_oracle_budget(training_args, model_args, env_args, task_set, train_tasks)
     return trainer_class, task_set, train_tasks, eval_tasks
+
+
+def check_oracle_budget(training_args: CorecraftGRPOConfig, model_args: Any, env_args: CorecraftEnvConfig,
+                        task_set: TaskSet, tasks: list[Task]) -> None:
+    """Stop when `max_completion_length` cannot hold a training task's reference episode (model turns and tool
+    results, measured with the model's tokenizer under the prompt contract): such a budget truncates the oracle."""
+    from transformers import AutoTokenizer
+
+    from corecraft_env.export.demonstrations import oracle_completion_lengths
+    from grpo_trainer.rollout import rollout_chat_template
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(model_args.model_name_or_path), revision=model_args.model_revision,
+                                              trust_remote_code=training_args.trust_remote_code)
+    lengths = oracle_completion_lengths(tokenizer, tasks, task_set, env_args.prompt_contract(),
+                                        chat_template=rollout_chat_template(tokenizer))
+    max_completion_length = training_args.max_completion_length
+    over = sorted((n, task_id) for task_id, n in lengths.items() if n > max_completion_length)
+    if over:
+        longest, task_id = over[-1]
+        median = sorted(lengths.values())[len(lengths) // 2]
+        raise ConfigError(
+            f"max_completion_length {max_completion_length} truncates the oracle: {len(over)} of {len(lengths)} training "
+            f"tasks need more (longest {longest} tokens, {task_id}; median {median}); raise it to at least {longest}, "
+            f"select shorter tasks, or lower max_observation_chars")
 
 
 def build_trainer(script_args: Any, training_args: CorecraftGRPOConfig, model_args: Any, dataset_args: Any,
@@ -291,9 +317,9 @@ def build_trainer(script_args: Any, training_args: CorecraftGRPOConfig, model_ar
         warnings.warn("dataset_name / datasets are ignored: corecraft-grpo trains on Corecraft tasks "
                       "(tasks_dir, split, families, difficulties, task_ids).", UserWarning, stacklevel=2)
 
-    prompt_options = {"include_policy": env_args.include_policy}
-    train_dataset = tasks_to_dataset(train_tasks, repeat=env_args.repeat, **prompt_options)
-    eval_dataset = tasks_to_dataset(eval_tasks, **prompt_options) if eval_tasks is not None else None
+    contract = env_args.prompt_contract()
+    train_dataset = tasks_to_dataset(train_tasks, contract, repeat=env_args.repeat)
+    eval_dataset = tasks_to_dataset(eval_tasks, contract) if eval_tasks is not None else None
 
     model_init_kwargs = {"revision": model_args.model_revision, "trust_remote_code": training_args.trust_remote_code,
                          "attn_implementation": model_args.attn_implementation, "dtype": model_args.dtype}

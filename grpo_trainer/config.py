@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 from trl import GRPOConfig
 
@@ -152,11 +153,23 @@ class CorecraftEnvConfig:
             model string (`openai/gpt-4o-mini`), `py:package.module:function`, or none (default): each judge
             criterion's deterministic fallback decides. A model judge is called once per judge criterion per episode.
         tools (`list[str]`, *optional*):
-            Tools shown to the model in the prompt (default: all 23), or `["reference"]`: each task shows only the
-            tools of its own reference solution (a hint that makes the tasks easier). The environment still runs any
-            registry tool the model names. Small-context models need a subset: the 23 schemas take about 8k tokens.
+            Tools shown to the model in the prompt, the same list for every task (default: all 23). The environment
+            still runs any registry tool the model names.
+        tool_format (`str`, *optional*, defaults to `"native"`):
+            `native`: the tools' JSON Schemas through the chat template (about 8k tokens for all 23); `compact`: one
+            line per tool in the system prompt with the `<tool_call>` format (about 1k tokens), for small models.
         include_policy (`bool`, *optional*, defaults to `True`):
             Put the policy document in the system prompt (about 1.2k tokens) or only the first paragraph.
+
+    Checks:
+        check_oracle_budget (`bool`, *optional*, defaults to `True`):
+            Before training, replay every training task's reference solution and measure its completion tokens with
+            the model's tokenizer under the prompt contract; stop if `max_completion_length` cannot hold them (a
+            budget that truncates the oracle caps the reward a policy can reach). Off only for smoke runs of a random
+            model, whose budget is set for speed.
+
+    `prompt_contract()` gives these prompt options as the `corecraft_env.export.prompts.PromptContract` that the SFT
+    export and the evaluation agent take too.
     """
 
     tasks_dir: str | None = field(default=None, metadata={"help": "Task folder (default: the shipped corpus)."})
@@ -184,10 +197,19 @@ class CorecraftEnvConfig:
     )
     tools: list[str] | None = field(
         default=None,
-        metadata={"help": "Tools shown in the prompt (default: all 23), or 'reference': each task's reference tools."},
+        metadata={"help": "Tools shown in the prompt, the same for every task (default: all 23)."},
+    )
+    tool_format: str = field(
+        default="native",
+        metadata={"help": "How the tools are shown: native (schemas via the chat template) or compact (one line each).",
+                  "choices": ["native", "compact"]},
     )
     include_policy: bool = field(
         default=True, metadata={"help": "Include the policy document in the system prompt."}
+    )
+    check_oracle_budget: bool = field(
+        default=True,
+        metadata={"help": "Stop before training if max_completion_length truncates a training task's oracle episode."},
     )
 
     def __post_init__(self) -> None:
@@ -198,8 +220,18 @@ class CorecraftEnvConfig:
         if self.tools is not None:
             from corecraft_env.tools import REGISTRY
 
-            unknown = [name for name in self.tools if name not in REGISTRY and self.tools != ["reference"]]
+            unknown = [name for name in self.tools if name not in REGISTRY]
             if unknown:
-                close = difflib.get_close_matches(unknown[0], [*REGISTRY.names, "reference"], n=1)
+                close = difflib.get_close_matches(unknown[0], REGISTRY.names, n=1)
+                hint = " (each task's own reference tools would leak the answer; use tool_format: compact)" \
+                    if unknown[0] == "reference" else ""
                 raise ValueError(f"tools: unknown tool {unknown[0]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-                                 + "; `corecraft tools` lists them, or give [reference] for each task's own tools")
+                                 + hint + "; `corecraft tools` lists them")
+
+    def prompt_contract(self) -> Any:
+        """The prompt options as a `PromptContract` (the one SFT export, rollout and evaluation share)."""
+        from corecraft_env.export.prompts import PromptContract
+
+        return PromptContract(include_policy=self.include_policy, tool_format=self.tool_format,
+                              tools=tuple(self.tools) if self.tools else None,
+                              max_observation_chars=self.max_observation_chars)

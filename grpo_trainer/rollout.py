@@ -24,8 +24,9 @@ batching, or vLLM in server or colocate mode, with weight sync), exactly what TR
 
 One episode
 -----------
-The prompt (system + request, from `corecraft_env.tasks.dataset.tasks_to_dataset`) is rendered with the tools by the
-tokenizer's chat template. Then, turn by turn:
+The prompt (system + request, from `corecraft_env.export.prompts.tasks_to_dataset`) is rendered under the rollout's
+prompt contract (`render_prompt`: the tokenizer's chat template with the contract's tools), as the SFT export and the
+evaluation agent render it. Then, turn by turn:
 
 1. the model generates one assistant turn (ending with EOS), at most the tokens left in the budget;
 2. each `<tool_call>…</tool_call>` block of the turn (an unclosed final block too) is sent, as its raw text, to
@@ -64,9 +65,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from corecraft_env.env import CorecraftEnv
+from corecraft_env.export.prompts import TASK_ID_KEY, PromptContract, render_prompt
 from corecraft_env.tasks import TaskSet
-from corecraft_env.tasks.dataset import TASK_ID_KEY
-from corecraft_env.tools import REGISTRY
 
 if TYPE_CHECKING:
     from grpo_trainer.config import CorecraftEnvConfig
@@ -74,7 +74,6 @@ if TYPE_CHECKING:
 TOOL_CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|\Z)", re.DOTALL)
 THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)
 TRUNCATION_REASONS = ("token_budget", "context_length", "max_turns", "env_max_steps")
-REFERENCE_TOOLS = "reference"  # show each task the tools of its own reference solution only
 
 
 def parse_turn(text: str) -> tuple[list[str], str]:
@@ -161,30 +160,23 @@ class CorecraftRollout:
 
     Args:
         task_set: the tasks the prompts refer to (by the `task_id` key of their user message).
-        tools: names of the tools shown to the model (default: all 23), or `"reference"`: each task shows only the
-            tools its reference solution uses (a hint that makes tasks easier; for small-context models). The
-            environment runs any registry tool the model names either way.
+        contract: the prompt contract (`corecraft_env.export.prompts.PromptContract`): the tools shown, the same
+            for every task, how they are rendered, and the cut-off of one observation; the dataset's prompts must be
+            built with the same contract (`tasks_to_dataset(tasks, contract)`). The environment runs any registry
+            tool the model names.
         max_turns: assistant turns per episode (TRL's `max_tool_calling_iterations + 1` caps it when set).
         env_max_steps: the environment's `max_steps` (actions per episode).
-        max_observation_chars: the environment's cut-off for one observation (default: its own, 100,000).
         judge: judge for `judge` criteria (default: their deterministic fallbacks).
     """
 
-    def __init__(self, task_set: TaskSet, *, tools: list[str] | str | None = None, max_turns: int = 8,
-                 env_max_steps: int = 30, max_observation_chars: int | None = None, judge: Any = None) -> None:
+    def __init__(self, task_set: TaskSet, *, contract: PromptContract | None = None, max_turns: int = 8,
+                 env_max_steps: int = 30, judge: Any = None) -> None:
         if max_turns < 1:
             raise ValueError(f"max_turns must be at least 1, got {max_turns}")
-        if isinstance(tools, str) and tools != REFERENCE_TOOLS:
-            raise ValueError(f"tools must be a list of tool names, None or {REFERENCE_TOOLS!r}, got {tools!r}")
-        unknown = sorted(set(tools or ()) - set(REGISTRY.names)) if not isinstance(tools, str) else []
-        if unknown:
-            raise ValueError(f"unknown tools {unknown}")
         self.task_set = task_set
-        self.tools = tools
-        self._schemas = {s["function"]["name"]: s for s in REGISTRY.openai_tools()}
+        self.contract = contract or PromptContract()
         self.max_turns = max_turns
         self.env_max_steps = env_max_steps
-        self.max_observation_chars = max_observation_chars
         self.judge = judge
         self.records: list[EpisodeRecord] = []  # every finished episode, in order; clear it at will
         self.env_seconds = 0.0  # cumulative time in env.reset / env.step (scoring included)
@@ -198,9 +190,8 @@ class CorecraftRollout:
         """A rollout with the episode options of a `CorecraftEnvConfig` (tasks from its folders unless given)."""
         if task_set is None:
             task_set = TaskSet.shared(config.tasks_dir, config.rubrics_dir)
-        tools = REFERENCE_TOOLS if config.tools == [REFERENCE_TOOLS] else config.tools
-        return cls(task_set, tools=tools, max_turns=config.max_turns, env_max_steps=config.env_max_steps,
-                   max_observation_chars=config.max_observation_chars, judge=load_judge(config.judge))
+        return cls(task_set, contract=config.prompt_contract(), max_turns=config.max_turns,
+                   env_max_steps=config.env_max_steps, judge=load_judge(config.judge))
 
     # -- the rollout_func ---------------------------------------------------------------------------------------------
     def __call__(self, prompts: list[list[dict]], trainer: Any) -> dict[str, list]:
@@ -257,34 +248,22 @@ class CorecraftRollout:
             "episode_tool_errors": [rec.tool_errors for rec in records],
         }
 
-    def tool_schemas(self, task_id: str) -> list[dict]:
-        """The OpenAI tool schemas shown to the model for this task (the registry's own)."""
-        if self.tools == REFERENCE_TOOLS:
-            names = dict.fromkeys(call.name for call in self.task_set.get(task_id).reference_tool_calls)
-        elif self.tools is None:
-            names = self._schemas
-        else:
-            names = dict.fromkeys(self.tools)
-        return [self._schemas[name] for name in names]
-
     # -- one episode ----------------------------------------------------------------------------------------------------
     def _start(self, index: int, prompt: list[dict], template_kwargs: dict, max_model_len: int | None) -> _Rollout:
         task_id = self._task_id(prompt)
         while len(self._envs) <= index:
-            options = {} if self.max_observation_chars is None else {"max_observation_chars": self.max_observation_chars}
             self._envs.append(CorecraftEnv(split=None, task_set=self.task_set, max_steps=self.env_max_steps,
-                                           judge=self.judge, **options))
+                                           judge=self.judge, max_observation_chars=self.contract.observation_chars))
         env = self._envs[index]
         with self._timed():
             env.reset(options={"task_id": task_id})
-        messages = [{"role": m["role"], "content": m["content"]} for m in prompt]
-        prompt_ids = list(self._tokenizer.apply_chat_template(
-            messages, tools=self.tool_schemas(task_id) or None, chat_template=self._chat_template,
-            add_generation_prompt=True, tokenize=True, return_dict=False, **template_kwargs))
+        prompt_ids = render_prompt(self._tokenizer, prompt, self.contract, chat_template=self._chat_template,
+                                   **template_kwargs)
         if max_model_len is not None and len(prompt_ids) >= max_model_len:
             raise ValueError(
                 f"the prompt of task {task_id} takes {len(prompt_ids)} tokens, more than the model's context "
-                f"({max_model_len}); show fewer tools (`tools`) or leave the policy out (`include_policy: false`)"
+                f"({max_model_len}); render the tools compactly (`tool_format: compact`) or leave the policy out "
+                f"(`include_policy: false`)"
             )
         return _Rollout(task_id=task_id, env=env, prompt_ids=prompt_ids)
 
@@ -361,11 +340,8 @@ class CorecraftRollout:
     def _prepare(self, tokenizer: Any) -> None:
         if tokenizer is self._tokenizer:
             return
-        from trl.chat_template_utils import get_training_chat_template, is_chat_template_prefix_preserving
-
         self._tokenizer = tokenizer
-        # As TRL's tool loop: tool results are appended as token ids, so rendering must be prefix-preserving.
-        self._chat_template = None if is_chat_template_prefix_preserving(tokenizer) else get_training_chat_template(tokenizer)
+        self._chat_template = rollout_chat_template(tokenizer)
 
     def _tool_suffix_ids(self, tool_messages: list[dict], template_kwargs: dict) -> list[int]:
         """Token ids that the chat template puts after an assistant turn's EOS for these tool messages, up to and
@@ -392,15 +368,15 @@ class CorecraftRollout:
         if user.get(TASK_ID_KEY):
             return user[TASK_ID_KEY]
         if self._request_index is None:  # prompts without the key: find the task by its request text
-            from corecraft_env.tasks.dataset import task_prompts
+            from corecraft_env.export.prompts import task_prompts
 
             self._request_index = {}
-            for task, messages in task_prompts(self.task_set):
+            for task, messages in task_prompts(self.task_set, self.contract):
                 self._request_index.setdefault(messages[-1]["content"], []).append(task.id)
         matches = self._request_index.get(user["content"], [])
         if len(matches) != 1:
             raise ValueError(f"cannot tell which task a prompt is ({len(matches)} tasks have its request text); "
-                             f"build the dataset with corecraft_env.tasks.dataset.tasks_to_dataset")
+                             f"build the dataset with corecraft_env.export.prompts.tasks_to_dataset")
         return matches[0]
 
     # -- bookkeeping ---------------------------------------------------------------------------------------------------
@@ -446,6 +422,14 @@ def rubric_reward(completions: list, rubric_score: list[float] | None = None, **
 
 
 # -- TRL internals the rollout adapts to ------------------------------------------------------------------------------
+def rollout_chat_template(tokenizer: Any) -> str | None:
+    """The chat template episodes are rendered with: the tokenizer's own (None) when it is prefix-preserving, else
+    TRL's training version of it. As in TRL's tool loop: tool results are appended as token ids."""
+    from trl.chat_template_utils import get_training_chat_template, is_chat_template_prefix_preserving
+
+    return None if is_chat_template_prefix_preserving(tokenizer) else get_training_chat_template(tokenizer)
+
+
 def _max_model_len(trainer: Any) -> int | None:
     """The longest sequence the generation backend takes (as TRL's tool loop reads it)."""
     if getattr(trainer, "use_vllm", False) and getattr(trainer, "vllm_mode", None) == "colocate":

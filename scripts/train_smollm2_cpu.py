@@ -38,13 +38,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 from corecraft_env.tasks import TaskSet
-from corecraft_env.tasks.dataset import task_prompts
+from corecraft_env.export.prompts import task_prompts
 from grpo_trainer.cli import LauncherArguments, build_trainer, make_parser, select_tasks
 from scripts.docblocks import write_block
 
 SMOKE = {  # a tiny budget that still runs every stage (2 optimiser steps: the second is off-policy)
     "max_steps": 2, "num_generations": 2, "per_device_train_batch_size": 2, "max_completion_length": 32,
     "max_turns": 2, "max_tasks": 1, "max_observation_chars": 500, "tools": "getOrderDetails",
+    "check_oracle_budget": False,  # 32 tokens: a budget for speed, not for the task
 }
 CURVE_COLOURS = {"bapo": "#1f77b4", "static": "#d62728"}
 
@@ -76,12 +77,12 @@ def spread_over_families(tasks: list, count: int) -> list:
     return sorted(ordered[:count], key=lambda t: t.id)
 
 
-def evaluate(trainer, tasks, trials: int, include_policy: bool, seed: int) -> dict:
+def evaluate(trainer, tasks, trials: int, seed: int) -> dict:
     """`trials` episodes per task, sampled by the trainer's generation (eval mode), scored by the rubric."""
     from transformers import set_seed
 
     rollout = trainer.rollout_func
-    prompts = [prompt for _, prompt in task_prompts(tasks, include_policy=include_policy)]
+    prompts = [prompt for _, prompt in task_prompts(tasks, rollout.contract)]
     rows = [prompt for prompt in prompts for _ in range(trials)]
     batch = trainer.args.per_device_train_batch_size
     set_seed(seed)
@@ -252,7 +253,7 @@ def main(argv: list[str] | None = None) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         base = build_trainer(*deepcopy(parsed)[:5], LauncherArguments())
-    before = evaluate(base, eval_tasks, trials, env_args.include_policy, seed)
+    before = evaluate(base, eval_tasks, trials, seed)
     print(f"before: pass rate {before['pass_rate']:.1%}, mean reward {before['mean_reward']:.3f} "
           f"({before['seconds']:.0f} s)", flush=True)
     del base
@@ -266,7 +267,7 @@ def main(argv: list[str] | None = None) -> dict:
     for arm in [first, *others]:
         trainer, result = train_arm(parsed, arm, steps, train_seconds if arm == first else None)
         steps = result["steps"]  # the later arms train exactly as many steps as the first
-        result["eval_after"] = evaluate(trainer, eval_tasks, trials, env_args.include_policy, seed)
+        result["eval_after"] = evaluate(trainer, eval_tasks, trials, seed)
         arms[arm] = result
         print(f"{arm}: {result['steps']} steps in {result['train_seconds']:.0f} s; after: pass rate "
               f"{result['eval_after']['pass_rate']:.1%}, mean reward {result['eval_after']['mean_reward']:.3f}",
@@ -284,7 +285,8 @@ def main(argv: list[str] | None = None) -> dict:
         "settings": {key: getattr(training_args, key) for key in (
             "learning_rate", "num_generations", "per_device_train_batch_size", "num_iterations",
             "max_completion_length", "temperature", "beta", "epsilon", "epsilon_high")}
-        | {"max_turns": env_args.max_turns, "tools": env_args.tools, "include_policy": env_args.include_policy},
+        | {"max_turns": env_args.max_turns, "tools": env_args.tools, "tool_format": env_args.tool_format,
+           "include_policy": env_args.include_policy},
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

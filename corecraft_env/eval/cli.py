@@ -40,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     agent.add_argument("--agent-retries", type=_positive, default=4, help="litellm: attempts per request (default 4)")
     agent.add_argument("--max-new-tokens", type=int, default=160, help="hf: tokens generated per step (default 160)")
     agent.add_argument("--device", default="cpu", help="hf: torch device (default cpu)")
+    agent.add_argument("--tool-format", choices=("native", "compact"),
+                       help="hf: tools as schemas through the chat template, or one line each in the system prompt (default compact)")
+    agent.add_argument("--no-policy", action="store_true", help="hf: leave the policy document out of the system prompt")
+    agent.add_argument("--max-observation-chars", type=_positive, help="hf: cut each tool result at N characters (default 1500)")
     agent.add_argument("--seed", type=int, default=0, help="base seed: trial t uses seed+t (default 0)")
 
     judge = parser.add_argument_group("judge (for rubric 'judge' criteria)")
@@ -107,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         out=args.out, agent=args.agent, model=args.model, api_base=args.api_base, api_key=_env_key(args.api_key_env),
         temperature=args.temperature, max_tokens=args.max_tokens, agent_timeout=args.agent_timeout,
         agent_attempts=args.agent_retries, seed=args.seed, device=args.device, max_new_tokens=args.max_new_tokens,
+        tool_format=args.tool_format, include_policy=False if args.no_policy else None,
+        max_observation_chars=args.max_observation_chars,
         judge=args.judge, judge_api_base=args.judge_api_base, judge_api_key=_env_key(args.judge_api_key_env),
         judge_timeout=args.judge_timeout, judge_attempts=args.judge_retries, judge_concurrency=args.judge_concurrency,
         judge_cache_dir=args.judge_cache_dir, judge_cache=not args.no_judge_cache, retry_base_delay=args.retry_base_delay,

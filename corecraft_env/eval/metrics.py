@@ -9,6 +9,13 @@ For a task with ``n`` trials of which ``c`` passed (every rubric criterion met):
   deviation of the per-trial means (trial j's mean over the tasks that have a trial j), i.e. how much the benchmark
   score moves from one repetition to the next (0 with a single trial).
 
+Intervals: ``pass@1_ci95`` and ``reward.ci95`` are 95 % percentile-bootstrap intervals over tasks (tasks resampled
+with replacement, ``BOOTSTRAP_RESAMPLES`` times, a fixed seed: the same records give the same interval), since the
+tasks, not the trials, are the sample a benchmark draws. ``tool_calls``: the calls made and the share that were
+well-formed (``validity``: readable, a known tool, arguments its schema accepts). ``hack_flagged``: the share of final
+replies that trip a rubric's task-independent reward-hack checks (``corecraft_env.tasks.criteria.reply_hack_flags``:
+pasted tool output, an echo of the request), with the count per check.
+
 Episodes whose agent failed (``status: "error"``) count as failed with reward 0 and are also counted apart.
 Errored criteria (a judge that gave no verdict) are counted per criterion; they never count as met or failed.
 ``first_errors`` lists the kinds of error (agent and judge) with the first message of each.
@@ -30,13 +37,40 @@ def pass_hat_k(successes: int, trials: int, k: int) -> float:
     return comb(successes, k) / comb(trials, k)
 
 
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+
+
+def bootstrap_ci95(values: list[float], resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> list[float] | None:
+    """The 95 % percentile-bootstrap interval of the mean of ``values`` (one value per task), or None without values."""
+    import numpy as np
+
+    if not values:
+        return None
+    data = np.asarray(values, dtype=float)
+    means = data[np.random.default_rng(seed).integers(0, len(data), size=(resamples, len(data)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return [float(low), float(high)]
+
+
+def _tool_calls_and_flags(records: list[dict]) -> dict:
+    counted = [r["tool_call_counts"] for r in records if isinstance(r.get("tool_call_counts"), dict)]
+    calls, valid = sum(c["calls"] for c in counted), sum(c["valid"] for c in counted)
+    replies = [r["hack_flags"] for r in records if isinstance(r.get("hack_flags"), list) and r.get("final_reply")]
+    by_check = Counter(flag for flags in replies for flag in flags)
+    return {"tool_calls": {"calls": calls, "valid": valid, "validity": valid / calls if calls else None},
+            "hack_flagged": {"replies": len(replies), "share": sum(bool(f) for f in replies) / len(replies) if replies else None,
+                             "by_check": dict(sorted(by_check.items()))}}
+
+
 def _block(records: list[dict]) -> dict:
     per_task: dict[str, list[dict]] = defaultdict(list)
     for record in records:
         per_task[record["task_id"]].append(record)
     if not per_task:
-        return {"tasks": 0, "episodes": 0, "pass@1": None, "pass^k": {}, "reward": {"mean": None, "std_over_trials": None},
-                "errored_criteria": 0, "episodes_with_errored_criteria": 0, "agent_errors": 0}
+        return {"tasks": 0, "episodes": 0, "pass@1": None, "pass@1_ci95": None, "pass^k": {},
+                "reward": {"mean": None, "std_over_trials": None, "ci95": None},
+                "errored_criteria": 0, "episodes_with_errored_criteria": 0, "agent_errors": 0, **_tool_calls_and_flags([])}
     counts = {task: (sum(bool(r.get("passed")) for r in rs), len(rs)) for task, rs in per_task.items()}
     max_n = max(n for _, n in counts.values())
     pass_k = {}
@@ -48,17 +82,20 @@ def _block(records: list[dict]) -> dict:
         by_trial[record["trial"]].append(float(record.get("reward") or 0.0))
     trial_means = [statistics.fmean(values) for _, values in sorted(by_trial.items())]
     rewards = [float(r.get("reward") or 0.0) for r in records]
+    task_rewards = [statistics.fmean(float(r.get("reward") or 0.0) for r in rs) for rs in per_task.values()]
     return {
         "tasks": len(per_task),
         "episodes": len(records),
         "pass@1": statistics.fmean(c / n for c, n in counts.values()),
+        "pass@1_ci95": bootstrap_ci95([c / n for c, n in counts.values()]),
         "pass^k": pass_k,
         "pass^k_tasks": {str(k): sum(1 for _, n in counts.values() if n >= k) for k in range(1, max_n + 1)},
         "reward": {"mean": statistics.fmean(rewards), "std_over_trials": statistics.stdev(trial_means) if len(trial_means) > 1 else 0.0,
-                   "trial_means": trial_means},
+                   "trial_means": trial_means, "ci95": bootstrap_ci95(task_rewards)},
         "errored_criteria": sum(len(r.get("errored") or []) for r in records),
         "episodes_with_errored_criteria": sum(1 for r in records if r.get("errored")),
         "agent_errors": sum(1 for r in records if r.get("status") == "error"),
+        **_tool_calls_and_flags(records),
     }
 
 
@@ -163,6 +200,14 @@ def format_table(summary: dict) -> str:
     for field in ("category", "difficulty"):
         for name, block in summary[f"by_{field}"].items():
             rows.append(row(f"{field}: {name}", block))
+    ci, reward_ci = overall.get("pass@1_ci95"), overall["reward"].get("ci95")
+    if ci and reward_ci:
+        rows.append(f"95% bootstrap intervals over tasks: pass@1 [{_pct(ci[0]).strip()}, {_pct(ci[1]).strip()}], "
+                    f"reward [{reward_ci[0]:.3f}, {reward_ci[1]:.3f}]")
+    calls, flagged = overall.get("tool_calls") or {}, overall.get("hack_flagged") or {}
+    if calls.get("calls") or flagged.get("replies"):
+        rows.append(f"tool calls: {calls.get('calls', 0)}, well-formed {_pct(calls.get('validity')).strip()}; replies flagged by "
+                    f"reward-hack checks: {_pct(flagged.get('share')).strip()} of {flagged.get('replies', 0)}")
     judge = summary.get("judge_calls") or {}
     if judge.get("calls"):
         rows.append(f"judge: {judge['calls']} verdicts, {judge['cached']} from cache, {judge['retries']} retries, "

@@ -28,6 +28,7 @@ from ..actions import ActionError, parse_action
 from ..judge.cache import content_hash
 from ..judge.retry import FatalModelError, RetryPolicy
 from ..tasks import SPLITS, Task, TaskSet
+from ..tasks.criteria import reply_hack_flags
 from .metrics import episode_errored, first_errors, format_table, summarize
 from .store import RECORD_SCHEMA, EpisodeLog, RunFileError, done_keys, write_json_atomic
 
@@ -50,6 +51,10 @@ class EvalConfig:
     seed: int = 0
     device: str = "cpu"
     max_new_tokens: int = 160
+    # hf: the prompt contract (corecraft_env.export.prompts.PromptContract); None keeps the hf agent's default
+    tool_format: str | None = None
+    include_policy: bool | None = None
+    max_observation_chars: int | None = None
     # judge
     judge: Any = None  # None/"none", a LiteLLM model string, "py:module:function", or a callable
     judge_api_base: str | None = None
@@ -145,13 +150,19 @@ def agent_factory(config: EvalConfig, task_set: TaskSet) -> Callable[[Task, int]
         return lambda task, trial: LiteLLMAgent(config.model, api_base=config.api_base, api_key=config.api_key,
                                                 temperature=config.temperature, seed=config.seed + trial,
                                                 max_tokens=config.max_tokens, timeout=config.agent_timeout, retry=retry)
-    from ..agents.hf_agent import HFAgent, LocalModel
+    import dataclasses
+
+    from ..agents.hf_agent import DEFAULT_CONTRACT, HFAgent, LocalModel
+
+    overrides = {"tool_format": config.tool_format, "include_policy": config.include_policy,
+                 "max_observation_chars": config.max_observation_chars}
+    contract = dataclasses.replace(DEFAULT_CONTRACT, **{k: v for k, v in overrides.items() if v is not None})
 
     print(f"[eval] loading local model {config.model or 'smollm2-135m-instruct'} on {config.device} (built once, then cached)",
           file=sys.stderr, flush=True)
     local = LocalModel.get(config.model, config.device)
     return lambda task, trial: HFAgent(local_model=local, max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-                                       seed=config.seed + trial)
+                                       seed=config.seed + trial, contract=contract)
 
 
 def agent_retry(config: EvalConfig) -> RetryPolicy:
@@ -212,6 +223,19 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+INVALID_CALL_ERRORS = ("unknown_tool", "invalid_arguments", "invalid_json")
+
+
+def tool_call_counts(env, invalid_actions: int) -> dict[str, int]:
+    """The episode's tool calls (``calls``) and those that were well-formed (``valid``): readable, naming a tool, with
+    arguments its schema accepts. A call that ran and found nothing is valid; an unreadable action counts as one
+    invalid call."""
+    events = env.episode.events if env.episode is not None else []
+    invalid = sum(1 for e in events if isinstance(e.result, dict)
+                  and (e.result.get("error") or {}).get("type") in INVALID_CALL_ERRORS)
+    return {"calls": len(events) + invalid_actions, "valid": len(events) - invalid}
+
+
 def run_episode_record(env, agent, task: Task, trial: int, config: EvalConfig, judge, hashes: dict[str, str]) -> dict:
     """Run one episode and return its JSONL record. Agent or environment failures become ``status: "error"`` (with
     ``error_kind``, the type of the error that started it); a ``FatalModelError`` is raised."""
@@ -219,6 +243,7 @@ def run_episode_record(env, agent, task: Task, trial: int, config: EvalConfig, j
     recorder = judge.recorder() if judge is not None else None
     env.judge = recorder
     messages: list[dict] = []
+    invalid_actions = 0  # actions the environment could not read as a tool call or a reply
     record: dict[str, Any] = {
         "schema": RECORD_SCHEMA, "task_id": task.id, "trial": trial, "status": "ok", "error": None,
         "family": task.family, "category": task.category, "difficulty": task.difficulty, "split": task.split,
@@ -235,18 +260,21 @@ def run_episode_record(env, agent, task: Task, trial: int, config: EvalConfig, j
             action = agent.act(observation, info)
             observation, reward, terminated, truncated, step_info = env.step(action)
             messages += transcript(action, observation, step_info["step"])
+            invalid_actions += step_info["action_error"] is not None
             if terminated or truncated:
                 score = step_info["score"]
                 record.update(reward=reward, passed=bool(step_info["passed"]), truncated=bool(truncated), steps=step_info["step"],
                               verdicts=score["verdicts"], errored=score["errored"], final_reply=step_info["final_reply"])
                 if truncated:
                     record["truncation_reason"] = step_info.get("truncation_reason")
+                record["hack_flags"] = reply_hack_flags(step_info["final_reply"], task.request) if step_info["final_reply"] else []
                 break
     except FatalModelError:
         raise  # the run stops: no model request can succeed
     except Exception as exc:  # noqa: BLE001 - the agent (or a bug) failed: record it, never lose the episode
         record.update(status="error", error=f"{type(exc).__name__}: {exc}"[:2000], error_kind=type(_root_cause(exc)).__name__,
                       steps=env.steps)
+    record["tool_call_counts"] = tool_call_counts(env, invalid_actions)
     record["messages"] = messages
     record["judge_calls"] = [c.to_dict() for c in recorder.calls] if recorder is not None else []
     usage = getattr(agent, "usage", None)
