@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..tasks.cases import CaseIndex, task_text
 from ..tasks.model import CATEGORIES, DIFFICULTIES, SHIPPED_WORLD_SEED, SPLITS, Rubric, Solution, Task, TaskFormatError, ToolCall
 from ..tools import REGISTRY
 from ..tools.base import Db
@@ -205,6 +206,19 @@ def difficulty_for(call_count: int) -> str:
     return DIFFICULTIES[0 if call_count <= 2 else 1 if call_count <= 5 else 2 if call_count <= 9 else 3]
 
 
+# -- which customers' cases each split may use ----------------------------------------------------------------------
+HELDOUT_CUSTOMER_SHARE = 4  # one customer in four is reserved for held-out tasks
+
+
+def heldout_customers(conn: sqlite3.Connection, seed: int) -> frozenset[str]:
+    """The customers whose cases only held-out tasks may touch: a stable hash of the world seed and the customer id
+    picks one in ``HELDOUT_CUSTOMER_SHARE``, so train tasks never practise on the records held-out tasks test."""
+    def draw(customer_id: str) -> int:
+        return int.from_bytes(hashlib.sha256(f"{seed}:{customer_id}".encode()).digest()[:8], "big")
+
+    return frozenset(c for (c,) in conn.execute("SELECT id FROM customer") if draw(c) % HELDOUT_CUSTOMER_SHARE == 0)
+
+
 # -- what a generator sees -----------------------------------------------------------------------------------------
 _ID_FORMATS = {"refund": ("ref", 5), "resolution": ("res", 4), "escalation": ("esc", 4), "build": ("build", 4)}
 
@@ -212,10 +226,24 @@ _ID_FORMATS = {"refund": ("ref", 5), "resolution": ("res", 4), "escalation": ("e
 class Context:
     """A generator's view of a pristine world: read-only queries, read tools, next ids and a seeded RNG."""
 
-    def __init__(self, name: str, conn: sqlite3.Connection, seed: int = SHIPPED_WORLD_SEED) -> None:
+    def __init__(self, name: str, conn: sqlite3.Connection, seed: int = SHIPPED_WORLD_SEED, split: str | None = None) -> None:
         self.seed = seed
         self.db = Db(conn)
         self.rng = random.Random(family_seed(name))
+        self.split = split  # None: no customer partition (a generator run outside run_family)
+        self.cases = CaseIndex(conn)
+        self.heldout_customers = heldout_customers(conn, seed)
+
+    def on_side(self, customer_id: str | None) -> bool:
+        """Whether this family's split may use ``customer_id``'s case (a row of no customer belongs to every split)."""
+        if self.split is None or customer_id is None:
+            return True
+        return (customer_id in self.heldout_customers) == (self.split == "heldout")
+
+    def in_partition(self, spec: TaskSpec) -> bool:
+        """Whether every customer whose case the spec names (request, reference arguments, requester) is on its side."""
+        text = task_text(spec.request, (c.arguments for c in spec.calls))
+        return all(self.on_side(c) for c in self.cases.customers(text, spec.requester))
 
     def tool(self, tool: str, /, **arguments: Any) -> dict:
         """The result a read tool gives on the pristine world (what the oracle will see)."""
@@ -237,10 +265,20 @@ class Context:
         return self.rng.choice(self.db.all("SELECT * FROM employee WHERE department = ? ORDER BY id", (department,)))
 
     def pick(self, rows: list, k: int | None = None) -> list:
-        """``rows`` shuffled by the family RNG (the first ``k`` when given)."""
-        chosen = list(rows)
+        """``rows`` on this split's side of the customer partition (customers, and rows with a ``customer_id``),
+        shuffled by the family RNG (the first ``k`` when given)."""
+        chosen = [row for row in rows if self.on_side(_customer_of(row))]
         self.rng.shuffle(chosen)
         return chosen if k is None else chosen[:k]
+
+
+def _customer_of(row: Any) -> str | None:
+    """The customer a picked row belongs to: a customer row itself, or its ``customer_id``."""
+    if not isinstance(row, dict):
+        return None
+    if str(row.get("id", "")).startswith("cust-"):
+        return row["id"]
+    return row.get("customer_id")
 
 
 def read_only_world(seed: int = SHIPPED_WORLD_SEED) -> sqlite3.Connection:
@@ -313,13 +351,16 @@ def corpus_problems(spec: TaskSpec, generated: Generated, unblinded: list[str]) 
 
 
 def candidates(fam: Family, ctx: Context) -> Iterator[TaskSpec]:
-    """The family's candidates, at most ``OVERPRODUCTION`` times its quota per variant."""
+    """The family's candidates inside the customer partition, at most ``OVERPRODUCTION`` times its quota per variant."""
     drawn: dict[str, int] = {}
     for index, spec in enumerate(fam.generate(ctx)):
         if index >= MAX_CANDIDATES or all(drawn.get(v, 0) >= n * OVERPRODUCTION for v, n in fam.quota.items()):
             return
         if spec.variant not in fam.quota:
             raise ValueError(f"family {fam.name}: variant {spec.variant!r} has no quota ({sorted(fam.quota)})")
+        if not ctx.in_partition(spec):
+            log.debug("skipped a %s candidate naming a customer of the other split", fam.name)
+            continue
         if drawn.get(spec.variant, 0) < fam.quota[spec.variant] * OVERPRODUCTION:
             drawn[spec.variant] = drawn.get(spec.variant, 0) + 1
             yield spec
@@ -343,7 +384,7 @@ def check_candidate(fam: Family, spec: TaskSpec, candidate_id: str, scratch: Pat
 
 def run_family(fam: Family, conn: sqlite3.Connection, seed: int = SHIPPED_WORLD_SEED) -> FamilyResult:
     """Generate, validate and number one family's tasks on ``conn``, the read-only world of ``seed``."""
-    ctx = Context(fam.name, conn, seed)
+    ctx = Context(fam.name, conn, seed, fam.split)
     kept: list[tuple[TaskSpec, dict[str, Solution]]] = []
     dropped: list[tuple[str, str]] = []
     taken = {variant: 0 for variant in fam.quota}
