@@ -540,15 +540,16 @@ class _WorldBuilder:
             for note in notes:
                 messages.append({"channel": channel, "text": note, "timestamp": self.moment_between(start, NOW - timedelta(days=1))})
         # A message is written after everything it mentions exists; a ticket and an order in one message are the same
-        # case, and a "same issue" thread pairs two tickets of one customer (Slack's claim; the records may disagree).
-        chatter = (
-            "Customer on {ticket} is asking for an update, can someone take it?",
-            "Tracking for {order} says delivered but the customer says nothing arrived. Opened {ticket}.",
-            "{ticket} and {ticket2} look like the same issue — merging notes here.",
-            "Anyone know if {order} shipped? The order page and the carrier disagree on dates.",
-            "Got great feedback on {ticket}, nice work!",
-            "Restock ETA for popular SKUs is next week per the product team.",
-        )
+        # case. A "same issue" thread pairs two tickets of one customer, about different orders where the customer has
+        # such tickets: Slack's claim, which the ticket records contradict.
+        chatter = {  # template -> weight: the threads that conflict with the records are the noise tasks reconcile
+            "Customer on {ticket} is asking for an update, can someone take it?": 2,
+            "Tracking for {order} says delivered but the customer says nothing arrived. Opened {ticket}.": 2,
+            "{ticket} and {ticket2} look like the same issue — merging notes here.": 3,
+            "Anyone know if {order} shipped? The order page and the carrier disagree on dates.": 3,
+            "Got great feedback on {ticket}, nice work!": 1,
+            "Restock ETA for popular SKUs is next week per the product team.": 1,
+        }
         tickets_by_customer: dict[str, list[dict]] = {}
         for ticket in tickets:
             tickets_by_customer.setdefault(ticket["customer_id"], []).append(ticket)
@@ -556,11 +557,12 @@ class _WorldBuilder:
         orders_by_id = {o["id"]: o for o in shipped}
         order_tickets = [t for t in tickets if t["order_id"] in orders_by_id]
         for _ in range(230):
-            template = self.rng.choice(chatter)
+            template = self.rng.choices(list(chatter), weights=list(chatter.values()))[0]
             ticket = self.rng.choice(order_tickets if "{order}" in template else tickets)
             order = orders_by_id[ticket["order_id"]] if "{ticket}" in template and "{order}" in template else self.rng.choice(shipped)
             others = [t for t in tickets_by_customer[ticket["customer_id"]] if t is not ticket]
-            ticket2 = self.rng.choice(others or tickets)
+            mixed = [t for t in others if t["order_id"] != ticket["order_id"]]
+            ticket2 = self.rng.choice(mixed or others or tickets)
             mentioned = [parse_iso(e["created_at"]) for e, key in ((ticket, "{ticket}"), (ticket2, "{ticket2}"), (order, "{order}"))
                          if key in template]
             text = template.format(ticket=ticket["id"], ticket2=ticket2["id"], order=order["id"])
