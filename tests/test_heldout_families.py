@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from corecraft_env.tasks.assertions import ID_PATTERN
 from corecraft_env.taskgen import families  # noqa: F401  (registers every family)
 from corecraft_env.taskgen.core import FAMILIES, HELDOUT_RULES, POLICY_RULES, read_only_world, run_family
 from corecraft_env.taskgen.facts import long_date
+from corecraft_env.tasks.assertions import ID_PATTERN
 from corecraft_env.world import policy_document
 
 RECONCILE = ("carrier_scan_delivery", "slack_merge_check", "escalation_already_open")
