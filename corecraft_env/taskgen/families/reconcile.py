@@ -21,6 +21,35 @@ DISAGREE_NOTE = "The order page and the carrier disagree on dates"
 SAME_ISSUE_NOTE = "look like the same issue"
 
 
+def _wording(ctx: Context, used: set[str], templates: list[str], **fields: str) -> str:
+    """A template this family has not used yet (any, once all are), filled in: a family's requests differ in more
+    than the entities they name."""
+    template = ctx.rng.choice([t for t in templates if t not in used] or templates)
+    used.add(template)
+    return template.format(**fields)
+
+
+NEEDS = ("I'm filling in a claim form", "My insurer is asking", "I need it for my records",
+         "The warranty registration asks for it")
+QUESTIONS = ("Which day did order {order} actually arrive?", "On what date was order {order} delivered?",
+             "What delivery date should I give for order {order}?")
+CUSTOMER_ASKS = [f"{need}. {question} The order page and the tracking don't seem to agree." if index % 2 else f"{need}. {question}"
+                 for index, (need, question) in enumerate((n, q) for n in NEEDS for q in QUESTIONS)]
+RELAYED_ASKS = [f"{who} {purpose}" for who in (
+    "{name} ({email}) needs the delivery date of order {order}.",
+    "Can you confirm when order {order} was delivered? {name} ({email}) is asking.")
+    for purpose in ("It's for a warranty registration, and the order page and the carrier's tracking show different days.",
+                    "I'm seeing two different dates depending on where I look. Which one is it?",
+                    "Their insurer wants it. Which date is right?")]
+SLACK_ASKS = [
+    "Saw this in #{channel}: \"{text}\" The customer wants to know what day it arrived. What date do we give them?",
+    "Following up on a Slack thread in #{channel} about {order} (order page vs carrier). Which delivery date is the right one "
+    "to quote to the customer?",
+    "There's chatter in #{channel} that the order page and the carrier disagree about {order}. The customer is asking when it "
+    "was delivered; what do I tell them?",
+]
+
+
 # -- the order page's estimate against the carrier's scans ---------------------------------------------------------
 @family("carrier_scan_delivery", "reasoning", "heldout", count={"customer": 4, "relayed": 3, "slack": 3},
         policy_rules=("carrier_scan_is_delivery",))
@@ -32,6 +61,7 @@ def carrier_scan_delivery(ctx: Context) -> Iterator[TaskSpec]:
     for message in ctx.db.all("SELECT * FROM slack_message WHERE text LIKE ? ORDER BY id", (f"%{DISAGREE_NOTE}%",)):
         flagged.setdefault(ID_PATTERN.findall(message["text"])[0], message)
     rows = ctx.db.all("SELECT order_id FROM shipment WHERE status = 'delivered' ORDER BY id")
+    used: set[str] = set()
     for index, row in enumerate(ctx.pick(rows)):
         order = ctx.tool("getOrderDetails", order_id=row["order_id"])["order"]
         if len(order["shipments"]) != 1:
@@ -45,28 +75,16 @@ def carrier_scan_delivery(ctx: Context) -> Iterator[TaskSpec]:
         person = order["customer"]
         early = delivered["timestamp"] < shipment["eta"]
         variant = "slack" if order["id"] in flagged else ("customer", "relayed")[index % 2]
+        fields = {"order": order["id"], "name": person["name"], "email": person["email"]}
         if variant == "customer":
-            spec = TaskSpec(customer(person["id"]), variant=variant, request=ctx.rng.choice((
-                f"Quick one about order {order['id']}: I'm filling in a claim form and need the exact date it was delivered. "
-                "The order page and the tracking don't seem to agree. Which day did it actually arrive?",
-                f"For my records, on what day was order {order['id']} delivered? The dates I'm seeing don't match up and I "
-                "need the real one.",
-                f"My insurer wants the delivery date for order {order['id']}. What date should I give them?")))
+            spec = TaskSpec(customer(person["id"]), variant=variant, request=_wording(ctx, used, CUSTOMER_ASKS, **fields))
         else:
             agent = ctx.staff()
             if variant == "relayed":
-                request = ctx.rng.choice((
-                    f"{person['name']} ({person['email']}) needs the delivery date of order {order['id']} for a warranty "
-                    "registration. The order page and the carrier's tracking show different days. Which one is it?",
-                    f"Can you confirm when order {order['id']} was delivered? {person['name']} ({person['email']}) is asking "
-                    "and I'm seeing two different dates depending on where I look."))
+                request = _wording(ctx, used, RELAYED_ASKS, **fields)
             else:
                 message = flagged[order["id"]]
-                request = ctx.rng.choice((
-                    f"Saw this in #{message['channel']}: \"{message['text']}\" The customer wants to know what day it "
-                    "arrived. What date do we give them?",
-                    f"Following up on a Slack thread in #{message['channel']} about {order['id']} (order page vs carrier). "
-                    "Which delivery date is the right one to quote to the customer?"))
+                request = _wording(ctx, used, SLACK_ASKS, channel=message["channel"], text=message["text"], **fields)
             spec = TaskSpec(employee(agent["id"]), variant=variant, request=request)
             if variant == "relayed":
                 spec.call("searchCustomers", email=person["email"])
@@ -92,6 +110,14 @@ def carrier_scan_delivery(ctx: Context) -> Iterator[TaskSpec]:
 
 
 # -- a Slack thread against the ticket records ---------------------------------------------------------------------
+MERGE_ASKS = [f"{ask}{tail}" for ask in (
+    "There's a thread in #{channel} saying {first} and {second} are the same issue. Can you merge them: close {closing} as a "
+    "duplicate of {kept}?",
+    "Per Slack (#{channel}): \"{text}\" Please close {closing} as a duplicate so we only work one of them.",
+    "Someone flagged on Slack that {closing} duplicates {kept}. Go ahead and close {closing} as a duplicate.")
+    for tail in ("", " Thanks!", " I'd like the queue tidy before the weekend.", " The customer only needs one answer from us.")]
+
+
 @family("slack_merge_check", "reasoning", "heldout", count=4, policy_rules=("records_over_slack",))
 def slack_merge_check(ctx: Context) -> Iterator[TaskSpec]:
     """A Slack thread says two tickets are the same issue and a colleague asks to close one as a duplicate of the
@@ -99,6 +125,7 @@ def slack_merge_check(ctx: Context) -> Iterator[TaskSpec]:
     says what each is about."""
     messages = ctx.db.all("SELECT * FROM slack_message WHERE text LIKE ? ORDER BY id", (f"%{SAME_ISSUE_NOTE}%",))
     used: set[str] = set()
+    wordings: set[str] = set()
     for message in ctx.pick(messages):
         first, second = (ctx.db.one("SELECT * FROM support_ticket WHERE id = ?", (i,)) for i in ID_PATTERN.findall(message["text"])[:2])
         if first["id"] == second["id"] or first["order_id"] == second["order_id"] or {first["id"], second["id"]} & used:
@@ -110,13 +137,9 @@ def slack_merge_check(ctx: Context) -> Iterator[TaskSpec]:
         kept = first if closing is second else second
         used.update((first["id"], second["id"]))
         agent = ctx.staff()
-        spec = TaskSpec(employee(agent["id"]), request=ctx.rng.choice((
-            f"There's a thread in #{message['channel']} saying {first['id']} and {second['id']} are the same issue. Can you "
-            f"merge them: close {closing['id']} as a duplicate of {kept['id']}?",
-            f"Per Slack (#{message['channel']}): \"{message['text']}\" Please close {closing['id']} as a duplicate so we only "
-            "work one of them.",
-            f"Someone flagged on Slack that {closing['id']} duplicates {kept['id']}. Go ahead and close {closing['id']} as a "
-            "duplicate, thanks.")))
+        spec = TaskSpec(employee(agent["id"]), request=_wording(
+            ctx, wordings, MERGE_ASKS, channel=message["channel"], text=message["text"], first=first["id"], second=second["id"],
+            closing=closing["id"], kept=kept["id"]))
         blind = spec.ignoring("records_over_slack")
         for who in (spec, blind):
             who.call("searchTickets", ticket_id=closing["id"])
@@ -146,6 +169,13 @@ def slack_merge_check(ctx: Context) -> Iterator[TaskSpec]:
 
 # -- an escalation already open ------------------------------------------------------------------------------------
 RETURN_ISSUE = "the customer disputes how their return was handled and wants someone with more authority to look at it"
+OPENERS = ("", "Quick favour: ", "When you get a moment: ", "Handing this one to you. ")
+BY_ID_ASKS = [opener + ask for opener in OPENERS for ask in (
+    "About ticket {ticket}: {issue}. Please escalate it.", "{ticket} needs escalating: {issue}. Can you raise it with the right team?",
+    "Could you escalate {ticket} for me? In short, {issue}.")]
+BY_CUSTOMER_ASKS = [opener + ask for opener in OPENERS for ask in (
+    "{name} ({email}) has an open {kind} ticket with us: {issue}. Please escalate it and tell me which ticket it was.",
+    "Can you push {name}'s {kind} ticket up the chain? Their e-mail is {email}; {issue}. Which ticket was it?")]
 
 
 @family("escalation_already_open", "reasoning", "heldout", count={"by_id": 4, "by_customer": 3},
@@ -157,6 +187,7 @@ def escalation_already_open(ctx: Context) -> Iterator[TaskSpec]:
         f"SELECT t.*, e.id AS escalation_id, e.escalation_type, e.destination, e.created_at AS escalated_at FROM support_ticket t "
         f"JOIN escalation e ON e.ticket_id = t.id AND e.resolved_at IS NULL WHERE t.status IN ({', '.join('?' * len(OPEN))}) "
         "AND (SELECT COUNT(*) FROM escalation x WHERE x.ticket_id = t.id AND x.resolved_at IS NULL) = 1 ORDER BY t.id", OPEN)
+    wordings: set[str] = set()
     for index, ticket in enumerate(ctx.pick(rows)):
         escalation_type, issue = ISSUES.get(ticket["type"], (ticket["escalation_type"], RETURN_ISSUE))
         person = ctx.db.one("SELECT name, email FROM customer WHERE id = ?", (ticket["customer_id"],))
@@ -165,17 +196,13 @@ def escalation_already_open(ctx: Context) -> Iterator[TaskSpec]:
         agent = ctx.staff()
         kind = ticket["type"].replace("_", " ")
         if index % 2 and len(same_kind) == 1:
-            spec = TaskSpec(employee(agent["id"]), variant="by_customer", request=ctx.rng.choice((
-                f"{person['name']} ({person['email']}) has an open {kind} ticket with us: {issue}. Please escalate it and "
-                "tell me which ticket it was.",
-                f"Can you push {person['name']}'s {kind} ticket up the chain? Their e-mail is {person['email']}; {issue}.")))
+            spec = TaskSpec(employee(agent["id"]), variant="by_customer", request=_wording(
+                ctx, wordings, BY_CUSTOMER_ASKS, name=person["name"], email=person["email"], kind=kind, issue=issue))
             spec.call("searchCustomers", email=person["email"])
             spec.check(r.reply("reply-ticket", "The reply names the customer's ticket", contains=[ticket["id"]]))
         else:
-            spec = TaskSpec(employee(agent["id"]), variant="by_id", request=ctx.rng.choice((
-                f"About ticket {ticket['id']}: {issue}. Please escalate it.",
-                f"{ticket['id']} needs escalating: {issue}. Can you raise it with the right team?",
-                f"Could you escalate {ticket['id']} for me? In short, {issue}.")))
+            spec = TaskSpec(employee(agent["id"]), variant="by_id", request=_wording(
+                ctx, wordings, BY_ID_ASKS, ticket=ticket["id"], issue=issue))
             spec.call("searchTickets", ticket_id=ticket["id"])
         spec.call("getCustomerTicketHistory", customer_id=ticket["customer_id"])
         blind = spec.ignoring("one_open_escalation")
