@@ -60,7 +60,8 @@ def carrier_scan_delivery(ctx: Context) -> Iterator[TaskSpec]:
     flagged = {}
     for message in ctx.db.all("SELECT * FROM slack_message WHERE text LIKE ? ORDER BY id", (f"%{DISAGREE_NOTE}%",)):
         flagged.setdefault(ID_PATTERN.findall(message["text"])[0], message)
-    rows = ctx.db.all("SELECT order_id FROM shipment WHERE status = 'delivered' ORDER BY id")
+    rows = ctx.db.all("SELECT s.order_id, o.customer_id FROM shipment s JOIN orders o ON o.id = s.order_id "
+                      "WHERE s.status = 'delivered' ORDER BY s.id")  # customer_id: pick draws this split's customers first
     used: set[str] = set()
     for index, row in enumerate(ctx.pick(rows)):
         order = ctx.tool("getOrderDetails", order_id=row["order_id"])["order"]
