@@ -116,19 +116,26 @@ def test_trap_words_count_whole_words_and_ET_only_in_capitals():
     assert measures(*tasks)["requester_id_in_observation"] == 0  # the inbox header names the sender, not the id
 
 
-def test_heldout_overlap_is_the_share_of_heldout_tasks_naming_an_entity_a_train_task_names():
-    customer, _, order, product = _customer_with_an_order_line()
+def test_heldout_overlap_is_the_share_of_heldout_tasks_touching_a_customer_case_a_train_task_touches():
+    customer, email, order, product = _customer_with_an_order_line()
+    ticket, ticket_owner = world().conn.execute(
+        "SELECT id, customer_id FROM support_ticket WHERE customer_id != ? ORDER BY id LIMIT 1", (customer,)).fetchone()
+    staff = world().conn.execute("SELECT id FROM employee ORDER BY id LIMIT 1").fetchone()[0]
     train = [make_task(f"Where is {order}?", requester=customer)]
-    heldout = [make_task("Where is ord-200101-999?", task_id="h-001", split="heldout", requester="cust-9999"),
-               make_task("Under warranty?", [("checkWarrantyStatus", {"order_id": "ord-200101-998", "product_id": product})],
-                         task_id="h-002", split="heldout", requester="cust-9998"),
-               make_task("Nothing shared.", task_id="h-003", split="heldout", requester="cust-9997")]
-    assert world().entity_ids(heldout[1]) == {"ord-200101-998", product}
-    train_with_product = train + [make_task("?", [("getProduct", {"product_id": product})], task_id="t-002")]
-    report = realism_statistics(heldout + train, train)
+    heldout = [make_task(f"Is {email} still waiting on anything?", task_id="h-001", split="heldout", requester=ticket_owner),
+               make_task("Under warranty?", [("checkWarrantyStatus", {"order_id": "ord-200101-998", "product_id": product}),
+                                             ("searchTickets", {"ticket_id": ticket})],
+                         task_id="h-002", split="heldout", requester=ticket_owner),
+               make_task(f"Ask {staff} about it.", task_id="h-003", split="heldout", requester=ticket_owner)]
+    # Only case entities count: the product, the employee and an id the world does not hold are not cases.
+    assert world().entity_ids(heldout[1]) == {ticket, ticket_owner}
+    assert world().entity_ids(heldout[0]) == {email.lower(), customer, ticket_owner}
+    train_with_shared_parts = train + [make_task(f"Is {product} in stock? Ask {staff}.", [("getProduct", {"product_id": product})],
+                                                 task_id="t-002", requester=customer)]
+    report = realism_statistics(heldout[1:] + train, train_with_shared_parts)
     assert "heldout_entity_overlap" not in report["train"]
     assert (report["heldout"]["heldout_tasks_overlapping"], report["heldout"]["heldout_entity_overlap"]) == (0, 0.0)
-    report = realism_statistics(heldout, train_with_product)
+    report = realism_statistics(heldout, train)  # h-001 names the e-mail of the train task's customer
     assert (report["heldout"]["heldout_tasks_overlapping"], report["heldout"]["heldout_entity_overlap"]) == (1, 0.333)
     assert list(report) == ["heldout"]
 

@@ -7,6 +7,9 @@ _SHIPPING = "CASE o.shipping_service WHEN 'standard' THEN 9.99 WHEN 'express' TH
 _PAYMENT_FOR_ORDER = """CASE o.status WHEN 'pending' THEN 'pending' WHEN 'refunded' THEN 'refunded'
     WHEN 'refund_requested' THEN 'partially_refunded' WHEN 'cancelled' THEN p.status ELSE 'captured' END"""
 
+# The message text names the id as a whole word (ids are digits at the end, so the next character is not one).
+_MENTIONS = "(m.text GLOB '*' || {id} || '[^0-9]*' OR m.text GLOB '*' || {id})"
+
 INVARIANTS: dict[str, str] = {
     "order subtotal is the sum of its lines": """
         SELECT o.id FROM orders o JOIN (SELECT order_id, SUM(quantity * unit_price) s FROM order_line GROUP BY order_id) l
@@ -99,6 +102,13 @@ INVARIANTS: dict[str, str] = {
         SELECT p.id FROM product p, json_each(p.specs, '$.includes') j WHERE j.value NOT IN (SELECT id FROM product)""",
     "order ids carry their creation date": """
         SELECT id FROM orders WHERE substr(id, 5, 6) != substr(created_at, 3, 2) || substr(created_at, 6, 2) || substr(created_at, 9, 2)""",
+    "a Slack message is dated after the tickets it mentions": f"""
+        SELECT m.id FROM slack_message m JOIN support_ticket t ON {_MENTIONS.format(id='t.id')} WHERE m.timestamp < t.created_at""",
+    "a Slack message is dated after the orders it mentions": f"""
+        SELECT m.id FROM slack_message m JOIN orders o ON {_MENTIONS.format(id='o.id')} WHERE m.timestamp < o.created_at""",
+    "a Slack message naming an order and a ticket is about one case": f"""
+        SELECT m.id FROM slack_message m JOIN support_ticket t ON {_MENTIONS.format(id='t.id')}
+        JOIN orders o ON {_MENTIONS.format(id='o.id')} WHERE t.order_id IS NOT o.id""",
 }
 
 # (table, column) pairs holding timestamps; none may be after the in-world now.

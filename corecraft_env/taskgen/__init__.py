@@ -5,6 +5,6 @@ seed-0 world, and a corpus per other seed (``corecraft_env.seeded``).
 ``docs/tasks.md``; ``--seed N --out DIR`` writes the corpus of world N to DIR. See ``core`` for the framework and ``families/`` for one module per area of support work.
 """
 
-from .core import FAMILIES, POLICY_RULES, Context, Family, TaskSpec, customer, difficulty_for, employee, family
+from .core import FAMILIES, HELDOUT_RULES, POLICY_RULES, Context, Family, TaskSpec, customer, difficulty_for, employee, family
 
-__all__ = ["FAMILIES", "POLICY_RULES", "Context", "Family", "TaskSpec", "customer", "difficulty_for", "employee", "family"]
+__all__ = ["FAMILIES", "HELDOUT_RULES", "POLICY_RULES", "Context", "Family", "TaskSpec", "customer", "difficulty_for", "employee", "family"]

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..tasks.cases import CaseIndex, task_text
 from ..tasks.model import CATEGORIES, DIFFICULTIES, SHIPPED_WORLD_SEED, SPLITS, Rubric, Solution, Task, TaskFormatError, ToolCall
 from ..tools import REGISTRY
 from ..tools.base import Db
@@ -85,7 +86,13 @@ POLICY_RULES: dict[str, str] = {
     "deprecated_kb": "A deprecated knowledge-base article is not policy.",
     "large_refund_finance": "Slack practice: refunds over $1,000 stay pending with a billing_payment escalation to finance.",
     "use_calculate_price": "Quotes come from calculatePrice, never mental arithmetic on list prices.",
+    "carrier_scan_is_delivery": "The carrier's delivered scan is when a parcel arrived; the order page's estimate is not.",
+    "records_over_slack": "Slack is not a record: tickets are the same issue only when their records say so.",
+    "one_open_escalation": "A ticket has at most one open escalation; while one is open, create no second one.",
 }
+# Rules only held-out families test: a held-out task on them measures generalisation to a rule the policy states but
+# no train task practises (tests/test_heldout_families.py keeps it so).
+HELDOUT_RULES = frozenset({"carrier_scan_is_delivery", "records_over_slack", "one_open_escalation"})
 
 
 # -- what a generator yields ---------------------------------------------------------------------------------------
@@ -205,6 +212,19 @@ def difficulty_for(call_count: int) -> str:
     return DIFFICULTIES[0 if call_count <= 2 else 1 if call_count <= 5 else 2 if call_count <= 9 else 3]
 
 
+# -- which customers' cases each split may use ----------------------------------------------------------------------
+HELDOUT_CUSTOMER_SHARE = 4  # one customer in four is reserved for held-out tasks
+
+
+def heldout_customers(conn: sqlite3.Connection, seed: int) -> frozenset[str]:
+    """The customers whose cases only held-out tasks may touch: a stable hash of the world seed and the customer id
+    picks one in ``HELDOUT_CUSTOMER_SHARE``, so train tasks never practise on the records held-out tasks test."""
+    def draw(customer_id: str) -> int:
+        return int.from_bytes(hashlib.sha256(f"{seed}:{customer_id}".encode()).digest()[:8], "big")
+
+    return frozenset(c for (c,) in conn.execute("SELECT id FROM customer") if draw(c) % HELDOUT_CUSTOMER_SHARE == 0)
+
+
 # -- what a generator sees -----------------------------------------------------------------------------------------
 _ID_FORMATS = {"refund": ("ref", 5), "resolution": ("res", 4), "escalation": ("esc", 4), "build": ("build", 4)}
 
@@ -212,10 +232,22 @@ _ID_FORMATS = {"refund": ("ref", 5), "resolution": ("res", 4), "escalation": ("e
 class Context:
     """A generator's view of a pristine world: read-only queries, read tools, next ids and a seeded RNG."""
 
-    def __init__(self, name: str, conn: sqlite3.Connection, seed: int = SHIPPED_WORLD_SEED) -> None:
+    def __init__(self, name: str, conn: sqlite3.Connection, seed: int = SHIPPED_WORLD_SEED, split: str | None = None) -> None:
         self.seed = seed
         self.db = Db(conn)
         self.rng = random.Random(family_seed(name))
+        self.split = split  # None: no customer partition (a generator run outside run_family)
+        self.cases = CaseIndex(conn)
+        self.heldout_customers = heldout_customers(conn, seed)
+
+    def on_side(self, customer_id: str) -> bool:
+        """Whether this family's split may use ``customer_id``'s case (always, outside ``run_family``)."""
+        return self.split is None or (customer_id in self.heldout_customers) == (self.split == "heldout")
+
+    def in_partition(self, spec: TaskSpec) -> bool:
+        """Whether every customer whose case the spec names (request, reference arguments, requester) is on its side."""
+        text = task_text(spec.request, (c.arguments for c in spec.calls))
+        return all(self.on_side(c) for c in self.cases.customers(text, spec.requester))
 
     def tool(self, tool: str, /, **arguments: Any) -> dict:
         """The result a read tool gives on the pristine world (what the oracle will see)."""
@@ -237,10 +269,26 @@ class Context:
         return self.rng.choice(self.db.all("SELECT * FROM employee WHERE department = ? ORDER BY id", (department,)))
 
     def pick(self, rows: list, k: int | None = None) -> list:
-        """``rows`` shuffled by the family RNG (the first ``k`` when given)."""
+        """``rows`` shuffled by the family RNG (the first ``k`` when given), those on this split's side of the customer
+        partition first: a batch drawn from a pool is then one the framework keeps (candidates naming a customer of
+        the other split are skipped), and nothing is dropped, so a generator still gets ``k`` rows when it asks."""
         chosen = list(rows)
         self.rng.shuffle(chosen)
+        chosen.sort(key=lambda row: not all(self.on_side(c) for c in _customers_in(row)))  # stable: keeps the shuffle
         return chosen if k is None else chosen[:k]
+
+
+def _customers_in(item: Any) -> set[str]:
+    """The customers a picked item belongs to: a customer id or row, a row's ``customer_id``, or those of the rows in
+    a tuple (a generator's (ticket, order, line) pool entry)."""
+    if isinstance(item, str):
+        return {item} if item.startswith("cust-") else set()
+    if isinstance(item, dict):
+        owner = item["id"] if str(item.get("id", "")).startswith("cust-") else item.get("customer_id")
+        return {owner} if isinstance(owner, str) else set()
+    if isinstance(item, (tuple, list)):
+        return set().union(*map(_customers_in, item))
+    return set()
 
 
 def read_only_world(seed: int = SHIPPED_WORLD_SEED) -> sqlite3.Connection:
@@ -313,16 +361,30 @@ def corpus_problems(spec: TaskSpec, generated: Generated, unblinded: list[str]) 
 
 
 def candidates(fam: Family, ctx: Context) -> Iterator[TaskSpec]:
-    """The family's candidates, at most ``OVERPRODUCTION`` times its quota per variant."""
+    """The family's candidates, at most ``OVERPRODUCTION`` times its quota per variant, inside the customer partition:
+    a train candidate naming a held-out customer's case is skipped; a held-out candidate naming a train customer's
+    case waits until the family's candidates on reserved customers are spent (a scarce world may have too few)."""
     drawn: dict[str, int] = {}
+    deferred: list[TaskSpec] = []
+
+    def wanted(spec: TaskSpec) -> bool:
+        if drawn.get(spec.variant, 0) >= fam.quota[spec.variant] * OVERPRODUCTION:
+            return False
+        drawn[spec.variant] = drawn.get(spec.variant, 0) + 1
+        return True
+
     for index, spec in enumerate(fam.generate(ctx)):
         if index >= MAX_CANDIDATES or all(drawn.get(v, 0) >= n * OVERPRODUCTION for v, n in fam.quota.items()):
-            return
+            break
         if spec.variant not in fam.quota:
             raise ValueError(f"family {fam.name}: variant {spec.variant!r} has no quota ({sorted(fam.quota)})")
-        if drawn.get(spec.variant, 0) < fam.quota[spec.variant] * OVERPRODUCTION:
-            drawn[spec.variant] = drawn.get(spec.variant, 0) + 1
+        if not ctx.in_partition(spec):
+            if fam.split == "heldout":
+                deferred.append(spec)
+            continue
+        if wanted(spec):
             yield spec
+    yield from (spec for spec in deferred if wanted(spec))
 
 
 def check_candidate(fam: Family, spec: TaskSpec, candidate_id: str, scratch: Path, blind: dict[str, Solution],
@@ -343,7 +405,7 @@ def check_candidate(fam: Family, spec: TaskSpec, candidate_id: str, scratch: Pat
 
 def run_family(fam: Family, conn: sqlite3.Connection, seed: int = SHIPPED_WORLD_SEED) -> FamilyResult:
     """Generate, validate and number one family's tasks on ``conn``, the read-only world of ``seed``."""
-    ctx = Context(fam.name, conn, seed)
+    ctx = Context(fam.name, conn, seed, fam.split)
     kept: list[tuple[TaskSpec, dict[str, Solution]]] = []
     dropped: list[tuple[str, str]] = []
     taken = {variant: 0 for variant in fam.quota}

@@ -19,6 +19,8 @@ EASTERN = ZoneInfo("America/New_York")
 WINDOW_MARGIN = timedelta(days=2)
 # Team practice on Slack (#policy-discussion): refunds over this stay pending and go to finance.
 LARGE_REFUND = 1000.00
+# SQL condition on a ticket aliased ``t``: no escalation of it is still open (policy allows one open escalation a ticket).
+NO_OPEN_ESCALATION = "NOT EXISTS (SELECT 1 FROM escalation e WHERE e.ticket_id = t.id AND e.resolved_at IS NULL)"
 
 
 def tier_discount(tier: str) -> str:

@@ -32,8 +32,12 @@ Every measure is a pure function of Task objects and, where it needs one, the ta
   observation ``reset`` returns opens with a header naming the sender (``env.request_text``; by name and e-mail by
   default, by internal id with ``requester_form="id"``): ``requester_id_in_observation`` counts the tasks whose
   default header names the requester's id.
-- **held-out entity overlap**: the share of held-out tasks that name, in the request or the reference tool-call
-  arguments, an entity id (``ID_PATTERN``, or a product id of the world) that some train task also names.
+- **held-out entity overlap**: the share of held-out tasks that touch a customer case some train task also
+  touches. A task's case entities (``cases.CaseIndex``) are the ids, tracking numbers and customer e-mails of the
+  world that its request or reference tool-call arguments name, the customers owning them, and the requester when
+  it is a customer: customers, orders, payments, shipments, tickets, refunds, resolutions, escalations and builds.
+  Products, employees, knowledge-base articles and Slack messages are shared by every task and do not count (an
+  earlier definition counted every ``ID_PATTERN`` id and product id, so two tasks quoting the same GPU overlapped).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from ..tools.registry import encode_result
 from ..world import NOW, load_world
 from ..world.schema import DEFAULT_WARRANTY_MONTHS
 from .assertions import DATE_PATTERN, ID_PATTERN, MONEY_PATTERN, NUMBER_PATTERN, PERCENT_PATTERN
+from .cases import CaseIndex, task_text
 from .model import Task
 
 DEEP_CHAIN = 4
@@ -138,11 +143,13 @@ class WorldIndex:
             text = pattern.sub(mask, text)
         return text
 
+    @cached_property
+    def cases(self) -> CaseIndex:
+        return CaseIndex(self.conn)
+
     def entity_ids(self, task: Task) -> set[str]:
-        """Ids the task names in its request or reference arguments: ``ID_PATTERN`` matches and product ids."""
-        arguments = [c.arguments for c in task.reference_tool_calls]
-        found = {m.lower() for m in ID_PATTERN.findall(task.request + "\n" + json.dumps(arguments))}
-        return found | {v for v in _strings(arguments) if v in self.product_names}
+        """The customer-case entities the task names, with their customers (see the module docstring)."""
+        return self.cases.entities(task_text(task.request, (c.arguments for c in task.reference_tool_calls)), task.requester)
 
     def chain_length(self, task: Task) -> int:
         """The longest chain of reference read calls each taking an argument value from the one before it."""

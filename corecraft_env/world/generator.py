@@ -539,18 +539,35 @@ class _WorldBuilder:
         for channel, notes in practice.items():
             for note in notes:
                 messages.append({"channel": channel, "text": note, "timestamp": self.moment_between(start, NOW - timedelta(days=1))})
-        chatter = (
-            "Customer on {ticket} is asking for an update, can someone take it?",
-            "Tracking for {order} says delivered but the customer says nothing arrived. Opened {ticket}.",
-            "{ticket} and {ticket2} look like the same issue — merging notes here.",
-            "Anyone know if {order} shipped? The order page and the carrier disagree on dates.",
-            "Got great feedback on {ticket}, nice work!",
-            "Restock ETA for popular SKUs is next week per the product team.",
-        )
+        # A message is written after everything it mentions exists; a ticket and an order in one message are the same
+        # case. A "same issue" thread pairs two tickets of one customer, about different orders where the customer has
+        # such tickets: Slack's claim, which the ticket records contradict.
+        chatter = {  # template -> weight: the threads that conflict with the records are the noise tasks reconcile
+            "Customer on {ticket} is asking for an update, can someone take it?": 2,
+            "Tracking for {order} says delivered but the customer says nothing arrived. Opened {ticket}.": 2,
+            "{ticket} and {ticket2} look like the same issue — merging notes here.": 3,
+            "Anyone know if {order} shipped? The order page and the carrier disagree on dates.": 3,
+            "Got great feedback on {ticket}, nice work!": 1,
+            "Restock ETA for popular SKUs is next week per the product team.": 1,
+        }
+        tickets_by_customer: dict[str, list[dict]] = {}
+        for ticket in tickets:
+            tickets_by_customer.setdefault(ticket["customer_id"], []).append(ticket)
+        shipped = [o for o in orders if o["status"] in ("shipped", "delivered", "refund_requested", "refunded")]
+        orders_by_id = {o["id"]: o for o in shipped}
+        order_tickets = [t for t in tickets if t["order_id"] in orders_by_id]
         for _ in range(230):
-            ticket, ticket2 = self.rng.choice(tickets), self.rng.choice(tickets)
-            text = self.rng.choice(chatter).format(ticket=ticket["id"], ticket2=ticket2["id"], order=self.rng.choice(orders)["id"])
-            messages.append({"channel": self.rng.choice(SLACK_CHANNELS), "text": text, "timestamp": self.moment_between(start, NOW)})
+            template = self.rng.choices(list(chatter), weights=list(chatter.values()))[0]
+            ticket = self.rng.choice(order_tickets if "{order}" in template else tickets)
+            order = orders_by_id[ticket["order_id"]] if "{ticket}" in template and "{order}" in template else self.rng.choice(shipped)
+            others = [t for t in tickets_by_customer[ticket["customer_id"]] if t is not ticket]
+            mixed = [t for t in others if t["order_id"] != ticket["order_id"]]
+            ticket2 = self.rng.choice(mixed or others or tickets)
+            mentioned = [parse_iso(e["created_at"]) for e, key in ((ticket, "{ticket}"), (ticket2, "{ticket2}"), (order, "{order}"))
+                         if key in template]
+            text = template.format(ticket=ticket["id"], ticket2=ticket2["id"], order=order["id"])
+            messages.append({"channel": self.rng.choice(SLACK_CHANNELS), "text": text,
+                             "timestamp": self.moment_between(max([start, *mentioned]), NOW)})
         messages.sort(key=lambda m: (m["timestamp"], m["channel"], m["text"]))
         last_in_channel: dict[str, str] = {}
         for message in messages:

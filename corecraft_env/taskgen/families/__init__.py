@@ -2,5 +2,5 @@
 
 from . import (  # noqa: F401
     accounts, builds, cancellations, catalog, defects, escalations, handoffs, inbox, knowledge, orders_info, payments, pricing,
-    returns, tickets, warranty,
+    reconcile, returns, tickets, warranty,
 )

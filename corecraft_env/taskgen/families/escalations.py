@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from ...world.schema import ESCALATION_ROUTING
 from .. import rubric as r
 from ..core import Context, TaskSpec, employee, family
-from ..facts import LARGE_REFUND, inside_window_since, money, refund_lines, refund_total
+from ..facts import LARGE_REFUND, NO_OPEN_ESCALATION, inside_window_since, money, refund_lines, refund_total
 from ..recipes import escalate, return_refund
 
 # ticket type -> (escalation type, what the colleague says is going on)
@@ -123,7 +123,8 @@ def _large_returns(ctx: Context, ticket_types: tuple[str, ...]) -> Iterator[tupl
     whose remaining goods refund over $1,000."""
     rows = ctx.db.all(
         "SELECT t.* FROM support_ticket t JOIN orders o ON o.id = t.order_id WHERE t.type IN (%s) "
-        "AND o.status IN ('delivered', 'refund_requested') AND o.created_at >= ? ORDER BY t.id" % ",".join("?" * len(ticket_types)),
+        f"AND o.status IN ('delivered', 'refund_requested') AND o.created_at >= ? AND {NO_OPEN_ESCALATION} ORDER BY t.id"
+        % ",".join("?" * len(ticket_types)),
         (*ticket_types, inside_window_since()))
     for ticket in ctx.pick(rows):
         order = ctx.tool("getOrderDetails", order_id=ticket["order_id"])["order"]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from ...tools.orders import ORDERS_PAGE
 from .. import rubric as r
 from ..core import Context, TaskSpec, customer, difficulty_for, employee, family
-from ..facts import eastern_day_bounds, inside_window_since, long_date, money, needs_finance, outside_window_before
+from ..facts import NO_OPEN_ESCALATION, eastern_day_bounds, inside_window_since, long_date, money, needs_finance, outside_window_before
 from ..recipes import escalate, return_refund
 from .returns import returnable_orders
 
@@ -43,10 +43,12 @@ def _ticket_product(ctx: Context, ticket: dict) -> tuple[dict, dict] | None:
 
 
 def _open_troubleshooting(ctx: Context, *, before: str) -> list[tuple[dict, dict, dict]]:
-    """Open troubleshooting tickets on delivered orders placed before ``before``: (ticket, order, named line)."""
+    """Open troubleshooting tickets on delivered orders placed before ``before`` with no open escalation (a warranty
+    claim would be a second one): (ticket, order, named line)."""
     tickets = ctx.db.all(
         "SELECT t.* FROM support_ticket t JOIN orders o ON o.id = t.order_id WHERE t.type = 'troubleshooting' "
-        "AND t.status IN ('new', 'open', 'pending_customer') AND o.status = 'delivered' AND o.created_at < ? ORDER BY t.id",
+        f"AND t.status IN ('new', 'open', 'pending_customer') AND o.status = 'delivered' AND o.created_at < ? AND {NO_OPEN_ESCALATION} "
+        "ORDER BY t.id",
         (before,))
     found = []
     for ticket in ctx.pick(tickets):
