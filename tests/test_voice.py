@@ -118,3 +118,31 @@ def test_the_sender_comes_from_the_world():
                                               (requester["id"],)).fetchone()
     assert sender == Sender("employee", name, email, department)
     assert sender.first == name.split()[0]
+
+
+@pytest.mark.parametrize(("family", "criterion", "asserting"), [
+    ("return_partial_line", "reply-order-date", "You ordered it on {wrong}."),
+    ("return_full_order", "reply-paid", "You paid {wrong} for the order."),
+])
+def test_a_customer_who_gets_a_fact_wrong_is_answered_from_the_records(family: str, criterion: str, asserting: str):
+    from corecraft_env.taskgen import families  # noqa: F401  (registers every family)
+    from corecraft_env.taskgen.core import FAMILIES, run_family
+    from corecraft_env.tasks.criteria import Episode, check_response
+
+    checked = 0
+    for generated in run_family(FAMILIES[family], world(), 0).kept:
+        check = next((c["check"] for c in generated.rubric["criteria"] if c["id"] == criterion), None)
+        if check is None:
+            continue
+        wrong = check["not_contains"][0] if "not_contains" in check else f"${check['not_numbers'][0]:,.2f}"
+        assert wrong in generated.task["request"]  # the customer says it
+        reference = generated.task["reference_solution"]["final_reply"]
+
+        def passes(reply: str) -> bool:
+            return check_response(Episode(world(), final_reply=reply, request=generated.task["request"]), check)[0]
+
+        assert passes(reference)
+        assert not passes(f"{reference} {asserting.format(wrong=wrong)}")  # repeating it as true fails
+        assert passes(f"You mentioned {wrong}, but the order says otherwise. {reference}")  # correcting it does not
+        checked += 1
+    assert checked >= 1
