@@ -206,6 +206,14 @@ def speak(request: str, sender: Sender, rng: random.Random) -> tuple[str, str]:
     return persona, PERSONAS[persona](core_of(request, sender), sender, rng)
 
 
+def wording(options: tuple[str, ...], *key: str) -> str:
+    """One of ``options``, chosen by a stable hash of ``key`` (the entities a request is about): for a family whose
+    entity picks must not shift with one more draw from its RNG."""
+    from .core import family_seed  # core imports this module
+
+    return options[family_seed("/".join(key)) % len(options)]
+
+
 def sender_of(conn: sqlite3.Connection, requester: dict) -> Sender:
     if requester["type"] == "customer":
         name, email = conn.execute("SELECT name, email FROM customer WHERE id = ?", (requester["id"],)).fetchone()
