@@ -140,10 +140,15 @@ def test_heldout_overlap_is_the_share_of_heldout_tasks_touching_a_customer_case_
     assert list(report) == ["heldout"]
 
 
-def test_stats_json_on_the_shipped_corpus_reports_realism_per_split():
+@cache
+def shipped_stats() -> dict:
     result = subprocess.run([sys.executable, "-m", "corecraft_env", "tasks", "--stats", "--json"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    stats = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_stats_json_on_the_shipped_corpus_reports_realism_per_split():
+    stats = shipped_stats()
     realism = stats["realism"]
     assert set(realism) == {"train", "heldout"}
     for split, report in realism.items():
@@ -159,3 +164,12 @@ def test_stats_json_on_the_shipped_corpus_reports_realism_per_split():
         assert report["requester_id_in_observation"] == 0  # the inbox header names the sender, not the id
         assert set(report["families_repeating_a_skeleton"]) <= set(stats["by_family"])
     assert 0 < realism["heldout"]["heldout_tasks_overlapping"] <= realism["heldout"]["tasks"]
+
+
+def test_the_shipped_requests_read_like_different_people_wrote_them():
+    """Issue #14's targets: varied sentences, no family of 5+ tasks sending the same request skeleton twice, no
+    request word for word another's (the personas of ``taskgen/voice.py`` and the families' own phrasings)."""
+    for split, report in shipped_stats()["realism"].items():
+        assert report["distinct_sentence_ratio"] >= 0.6, split
+        assert report["families_repeating_a_skeleton"] == [], split
+        assert report["identical_requests"] == 0, split

@@ -49,6 +49,7 @@ from ..world import load_world
 from .blind import policy_blind
 from .integrity import FRAMEWORK_CRITERIA, discriminating_judges, integrity_criteria, landing_rules
 from .rubric import no_collateral
+from .voice import FamilyVoice
 
 log = logging.getLogger("corecraft_env.taskgen")
 
@@ -409,6 +410,7 @@ def run_family(fam: Family, conn: sqlite3.Connection, seed: int = SHIPPED_WORLD_
     kept: list[tuple[TaskSpec, dict[str, Solution]]] = []
     dropped: list[tuple[str, str]] = []
     taken = {variant: 0 for variant in fam.quota}
+    voice = FamilyVoice(fam.name, conn, seed)
     with tempfile.TemporaryDirectory(prefix="taskgen-") as scratch:
         for index, spec in enumerate(candidates(fam, ctx), start=1):
             if all(taken[v] >= n for v, n in fam.quota.items()):
@@ -416,6 +418,7 @@ def run_family(fam: Family, conn: sqlite3.Connection, seed: int = SHIPPED_WORLD_
             if taken[spec.variant] >= fam.quota[spec.variant]:
                 continue
             candidate_id = task_id_for(fam, seed, f"c{index:03d}")
+            spec.request = voice.voiced(spec.request, spec.requester, index)
             spec.criteria = discriminating_judges(spec) + integrity_criteria(spec, ctx)
             spec.writes = landing_rules(spec)
             blind, unblinded = policy_blind(fam.policy_rules, spec, ctx)
@@ -425,6 +428,7 @@ def run_family(fam: Family, conn: sqlite3.Connection, seed: int = SHIPPED_WORLD_
                 dropped.append((candidate_id, reason))
                 continue
             taken[spec.variant] += 1
+            voice.keep(spec.request)
             kept.append((spec, blind))
     short = {v: n - taken[v] for v, n in fam.quota.items() if taken[v] < n}
     if short:

@@ -99,6 +99,13 @@ class WorldIndex:
 
     seed: int
 
+    @classmethod
+    def on(cls, conn, seed: int) -> WorldIndex:
+        """The index of an already open (read-only) connection to the world of ``seed``."""
+        index = cls(seed)
+        index.__dict__["conn"] = conn  # what the cached property would have opened
+        return index
+
     @cached_property
     def conn(self):
         conn = load_world(self.seed).connect()

@@ -10,6 +10,7 @@ from ...world.pricing import quote
 from .. import rubric as r
 from ..core import Context, TaskSpec, customer, difficulty_for, employee, family
 from ..facts import money
+from ..voice import wording
 from .pricing import build_parts
 
 NAMES = ("Living room gaming PC", "Home office workstation", "Streaming rig", "Quiet editing box", "LAN party build",
@@ -77,6 +78,22 @@ def accepted_alternatives(ctx: Context, parts: list[dict], culprit: dict) -> lis
 
 def kept_names(parts: list[dict], culprit: dict) -> list[str]:
     return [p["name"] for p in parts if p["category"] in CORE and p["id"] != culprit["id"]]
+
+DESK_BUILD_WORDINGS = (  # (what the colleague has, what they ask)
+    ("Some customers left parts lists with me at the pickup desk and want them saved as builds on their accounts",
+     "Can you save them all? Let me know if anything's off."),
+    ("I collected these parts lists at the counter; each customer wants theirs saved to their account as a build",
+     "Please set them all up and flag anything that won't work."),
+    ("From the walk-in desk: these customers asked us to store their parts lists as builds on their accounts",
+     "Could you create them and tell me if any has a problem?"),
+    ("Counter requests to turn into saved builds on each customer's account",
+     "Save each one, and tell me about any that can't be saved as written."))
+CHANGE_WHAT_IT_TAKES = ("If anything else has to change for it to work, change that too.",
+                        "Whatever else needs swapping to make it work, swap it.",
+                        "If the rest of the build can't handle it, replace what's needed.")
+QUOTE_AND_UPDATE = ("Quote me the new parts with {service} shipping and update the saved build.",
+                    "Then update the saved build and tell me what the new parts cost with {service} shipping.",
+                    "Give me a price for the new parts with {service} shipping and save the changes to the build.")
 
 
 @family("build_save_validated", "multi_step_workflow", "train", count={"easy": 6, "medium": 4},
@@ -269,11 +286,10 @@ def build_multi_customer_save(ctx: Context) -> Iterator[TaskSpec]:
         slot = ctx.rng.randrange(size)
         lists.insert(slot, broken[1])
         owners = ctx.pick(people, size)
+        intro, ask = ctx.rng.choice(DESK_BUILD_WORDINGS)
         spec = TaskSpec(employee(ctx.staff()["id"]), request=(
-            "Some customers left parts lists with me at the pickup desk and want them saved as builds on their accounts, "
-            "named \"Desk build\":\n" + "\n".join(f"- {o['email']}: {', '.join(p['id'] for p in parts)}"
-                                                  for o, parts in zip(owners, lists)) +
-            "\nCan you save them all? Let me know if anything's off."))
+            f"{intro}, named \"Desk build\":\n" + "\n".join(f"- {o['email']}: {', '.join(p['id'] for p in parts)}"
+                                                          for o, parts in zip(owners, lists)) + f"\n{ask}"))
         offset = 0
         blind = spec.ignoring("no_incompatible_build")
         for position, (owner, parts) in enumerate(zip(owners, lists)):
@@ -345,8 +361,8 @@ def build_upgrade_plan(ctx: Context) -> Iterator[TaskSpec]:
             by_name = ctx.rng.random() < 0.5
             spec = TaskSpec(customer(build["customer_id"]), request=(
                 f"I want to upgrade the graphics card in my saved build {build['id']} to the {gpu['name'] if by_name else gpu['id']}. "
-                "If anything else has to change for it to work, change that too. Quote me the new parts with "
-                f"{service} shipping and update the saved build."))
+                f"{wording(CHANGE_WHAT_IT_TAKES, build['id'], gpu['id'])} "
+                f"{wording(QUOTE_AND_UPDATE, gpu['id'], build['id']).format(service=service)}"))
             spec.call("searchBuilds", build_id=build["id"])
             if by_name:
                 spec.call("searchProducts", query=gpu["name"])

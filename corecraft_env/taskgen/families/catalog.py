@@ -33,6 +33,9 @@ def _numbers_in(text: str) -> set[float]:
 def _warranty(product: dict) -> int:
     return product["warranty_months"] or 12
 
+JUST_TELL_ME = ("Don't change the build yet, just tell me.", "Leave the saved build as it is for now, I only want advice.",
+                "No changes to the build please, I'll decide myself.", "Just a suggestion for now, I'll edit the build later.")
+
 
 @family("product_spec_check", "information_retrieval", "train", count={"by_id": 5, "by_name": 5},
         policy_rules=("tools_only",))
@@ -160,7 +163,7 @@ def stock_alternative(ctx: Context) -> Iterator[TaskSpec]:
         spec = TaskSpec(customer(build["customer_id"]), request=(
             f"I want to swap the {current['name']} in my saved build {build['id']} for the {target['name']} - {claims[index % 3]}. "
             f"If for some reason it isn't available, what {target['category']} would you suggest instead that works with the rest of "
-            "that build? Don't change the build yet, just tell me."))
+            f"that build? {ctx.rng.choice(JUST_TELL_ME)}"))
         spec.call("searchBuilds", build_id=build["id"])
         spec.call("getProduct", product_id=target["id"])
         spec.call("searchProducts", category=target["category"], in_stock=True)
@@ -203,9 +206,16 @@ def internal_template_audit(ctx: Context) -> Iterator[TaskSpec]:
         if not failing or len(using) < 2:
             continue
         by_name = index % 2 == 1
-        spec = TaskSpec(employee(ctx.staff()["id"]), request=(
-            f"We're featuring the {product['name'] if by_name else product['id']} next month. Which of our internal build templates "
-            "use it, and do they all still pass the compatibility check? I'm pretty sure they're all fine, just need the list."))
+        featured = product["name"] if by_name else product["id"]
+        spec = TaskSpec(employee(ctx.staff()["id"]), request=ctx.rng.choice((
+            f"We're featuring the {featured} next month. Which of our internal build templates use it, and do they all still "
+            "pass the compatibility check? I'm pretty sure they're all fine, just need the list.",
+            f"Marketing wants to push the {featured}. Can you list the internal templates that include it and confirm each one "
+            "still validates? I assume they do, nobody has touched them.",
+            f"Before the {featured} goes in the newsletter: which in-house build templates use it, and does every one of them "
+            "still pass validation? Should be a formality.",
+            f"Doing a template audit for the {featured}. I need the internal templates it appears in and whether any of them "
+            "now fail the compatibility check (I doubt it).")))
         if by_name:
             spec.call("searchProducts", query=product["name"])
         spec.call("searchBuilds", owner_type="internal", product_id=product["id"])

@@ -199,6 +199,16 @@ def cheapest_fix(ctx: Context, parts: list[dict], max_tries: int = 3) -> dict | 
             return None
     return None
 
+BUILD_QUOTE_ASKS = (
+    "Can you check everything works together? If something doesn't fit, swap it for something that does, then quote me "
+    "the whole list with {service} shipping. Don't save anything yet.",
+    "Does it all fit together? Replace anything that doesn't with a part that does and give me a total for everything "
+    "with {service} shipping. No need to save it as a build.",
+    "Please check compatibility, swap out whatever clashes, and price the final list with {service} shipping. I'm not "
+    "ready to save a build.",
+)
+
+
 
 def _build_quote(ctx: Context, owner: str, parts: list[dict], fix: dict, named: int) -> TaskSpec:
     service = ctx.rng.choice(SHIPPING_SERVICES)
@@ -206,9 +216,8 @@ def _build_quote(ctx: Context, owner: str, parts: list[dict], fix: dict, named: 
     listing = "; ".join(p["name"] if p["id"] in by_name else p["id"] for p in parts)
     kept = [p["name"] for p in parts if p["category"] in ("cpu", "motherboard", "gpu", "case")]
     spec = TaskSpec(customer(owner), request=(
-        f"I'm planning a build with these parts: {listing}. I'm set on the {', '.join(kept)}. Can you check everything works "
-        "together? If something doesn't fit, swap it for something that does, then quote me the whole "
-        f"list with {service} shipping. Don't save anything yet."))
+        f"I'm planning a build with these parts: {listing}. I'm set on the {', '.join(kept)}. "
+        + ctx.rng.choice(BUILD_QUOTE_ASKS).format(service=service)))
     for part in parts:
         if part["id"] in by_name:
             spec.call("searchProducts", query=part["name"])

@@ -4,10 +4,13 @@ what is left after an earlier partial refund, and returns spread over several or
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 from .. import rubric as r
 from ..core import Context, TaskSpec, customer, employee, family
+from ...world.generator import parse_iso
 from ..facts import (
+    EASTERN,
     EasternWindow,
     days_ago,
     eastern_window,
@@ -41,6 +44,20 @@ DAMAGE = (  # (what the customer says, words a correct refusal uses, the conditi
     ("I modded it a bit (reflashed the firmware and swapped the fans), but I'd like to return it.", ["modified", "modification", "modded", "firmware"],
      "modification"),
 )
+MISREMEMBERING = 0.4  # the share of customers who get a fact of their order wrong
+
+
+def misremembered_date(ctx: Context, order: dict) -> str:
+    """A day or a week before the order's (Eastern) date: what a customer who misremembers it says."""
+    placed = parse_iso(order["created_at"]).astimezone(EASTERN).date()
+    return long_date(placed - timedelta(days=ctx.rng.choice((2, 3, 4, 5, 6, 7))))
+
+
+def misremembered_total(ctx: Context, order: dict) -> float:
+    """A round figure some dollars off the order's total: what a customer who misremembers it says they paid."""
+    return float(round(order["total"] * ctx.rng.choice((0.8, 0.85, 1.15, 1.2))))
+
+
 WHY = ("Plans changed and I no longer need it.", "I found a better fit for my build.", "It turned out to be more than I need.",
        "I ordered it twice by mistake.")
 
@@ -105,8 +122,10 @@ def return_partial_line(ctx: Context) -> Iterator[TaskSpec]:
         if needs_finance(order, {line["product_id"]: units}):
             continue
         what = f"one of the {line['quantity']} {line['product_name']} units" if units < line["quantity"] else f"the {line['product_name']}"
+        misremembered = misremembered_date(ctx, order) if ctx.rng.random() < MISREMEMBERING else None
+        bought = f" I bought it on {misremembered}, I think." if misremembered else ""
         spec = _requester(ctx, order, (
-            f"Hello, I want to return {what} from order {order['id']}. {ctx.rng.choice(UNDAMAGED)} {ctx.rng.choice(WHY)} "
+            f"Hello, I want to return {what} from order {order['id']}.{bought} {ctx.rng.choice(UNDAMAGED)} {ctx.rng.choice(WHY)} "
             "Can you refund it to my original payment method, please?"), (
             f"Hi, {{name}} wants to return {what} from order {order['id']}; {ctx.rng.choice(UNDAMAGED_RELAYED)}. The rest of the "
             "order stays with them. Please set up the refund and let me know the amount so I can tell them."), 0.4)
@@ -120,6 +139,10 @@ def return_partial_line(ctx: Context) -> Iterator[TaskSpec]:
         spec.reply = (f"I've created refund {plan.refund_id} for {money(plan.amount)} for {what} from order {order['id']}: the "
                       f"price paid less {tier_discount(order['loyalty_tier'])} (shipping is not refundable). The refund is pending "
                       f"review; the order is now {plan.order_status} and the payment {plan.payment_status}.")
+        if misremembered and spec.variant == "customer":
+            spec.check(r.reply("reply-order-date", f"The reply takes the order date from the record, not the customer's "
+                                                   f"misremembered {misremembered}", not_contains=[misremembered]))
+            spec.reply += f" For your records, order {order['id']} was placed on {long_date(order['created_at'])}."
         yield spec
 
 
@@ -163,9 +186,11 @@ def return_full_order(ctx: Context) -> Iterator[TaskSpec]:
         returned = {line["product_id"]: line["quantity"] for line in order["lines"]}
         if needs_finance(order, returned):
             continue
+        claimed = misremembered_total(ctx, order) if ctx.rng.random() < MISREMEMBERING else None
+        refund_ask = f"Please refund me the {money(claimed)} I paid." if claimed else "Please refund me."
         spec = _requester(ctx, order, (
             f"Hi there. I'd like to send back everything from order {order['id']} - {ctx.rng.choice(WHY).lower()} "
-            f"{ctx.rng.choice(UNDAMAGED)} Please refund me."), (
+            f"{ctx.rng.choice(UNDAMAGED)} {refund_ask}"), (
             f"{{name}} is sending back the whole of order {order['id']} ({ctx.rng.choice(UNDAMAGED_RELAYED)}). Can you process "
             "the return refund and tell me what they'll get back?"), 0.4)
         spec.call("getOrderDetails", order_id=order["id"])
@@ -178,6 +203,10 @@ def return_full_order(ctx: Context) -> Iterator[TaskSpec]:
         spec.reply = (f"Refund {plan.refund_id} of {money(plan.amount)} is created for all items of order {order['id']}: what was "
                       f"paid for the goods after {tier_discount(order['loyalty_tier'])}. The {money(order['shipping_cost'])} shipping "
                       "charge is not refundable. The refund is pending review; the order and payment are marked refunded.")
+        if claimed and spec.variant == "customer":
+            spec.check(r.reply("reply-paid", f"The reply takes the amounts from the order, not the customer's misremembered "
+                                             f"{money(claimed)}", not_numbers=[claimed]))
+            spec.reply += f" The order came to {money(order['total'])} in all, shipping included."
         yield spec
 
 
@@ -407,6 +436,17 @@ def multi_order_return_with_late(ctx: Context) -> Iterator[TaskSpec]:
             yield _multi_return(ctx, customer_id, orders[:1], old[:1], "one_late")
 
 
+MULTI_RETURN_OPENERS = (
+    "I'm clearing out some parts I bought and never used.", "I over-bought for my build and want to send a few things back.",
+    "My project got cancelled, so I have some spare parts to return.", "I got a bit carried away in the sales.",
+    "My build plans changed and some parts are now surplus.", "I'm downsizing my setup and don't need everything I ordered.")
+ALL_SEALED = ("Everything is still sealed in the original boxes.", "None of it was ever opened.",
+              "All of it is unopened and boxed.", "Every item is still factory-sealed.")
+MULTI_RETURN_ASKS = (  # one ask, or the refund and the amounts asked for together
+    "Please refund whatever you can.", "Can you refund what you can and tell me how much I get back for each?",
+    "How much will I get back for each, and can you start the refunds?", "Please process the refunds and list the amounts.")
+
+
 def _only_in(order: dict, line: dict, others: list[dict]) -> bool:
     """Whether ``line``'s product is on ``order`` and on none of ``others`` (so naming it identifies the order)."""
     return not any(line["product_id"] in {l["product_id"] for l in other["lines"]} for other in others if other["id"] != order["id"])
@@ -431,12 +471,10 @@ def _multi_return(ctx: Context, customer_id: str, orders: list[dict], late: list
         spec.call("searchOrders", customer_id=customer_id)
     else:
         asks = [f"the {line['product_name']} from {order['id']}" for order, line in everything]
-        opener = ctx.rng.choice(("Hi! I'm clearing out some parts I bought and never used.",
-                                 "Hello, I over-bought for my build and want to send a few things back.",
-                                 "Hi, my project got cancelled, so I have some spare parts to return."))
+        opener = ctx.rng.choice(MULTI_RETURN_OPENERS)
         spec = TaskSpec(customer(customer_id), variant=variant, request=(
-            f"{opener} I'd like to return {', '.join(asks[:-1])} and {asks[-1]}. Everything is still sealed in the original "
-            "boxes. Please refund whatever you can."))
+            f"{opener} I'd like to return {', '.join(asks[:-1])} and {asks[-1]}. {ctx.rng.choice(ALL_SEALED)} "
+            f"{ctx.rng.choice(MULTI_RETURN_ASKS)}"))
     plans = []
     for order, _ in everything:
         spec.call("getOrderDetails", order_id=order["id"])
