@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 
+from ...tasks.realism import RETURN_BOUNDARY_DAYS, WARRANTY_BOUNDARY_DAYS
 from ...world import NOW
 from ...world.generator import RETURN_WINDOW_DAYS, parse_iso
 from ...world.pricing import LOYALTY_DISCOUNT_RATES, to_cents
@@ -26,9 +27,6 @@ from ..recipes import return_refund
 from .chains import bought_once, history, warranty_chain
 from .returns import REFUND_RULES, UNDAMAGED, UNDAMAGED_RELAYED, WHY, _late_refusal, _requester, returnable_orders
 from .warranty import SYMPTOMS
-
-WARRANTY_EDGE_DAYS = 7  # a warranty ending this many days either side of now is a boundary case
-
 
 def eastern_age(created_at: str) -> int:
     """Days from the order date (the Eastern date of ``created_at``) to today's Eastern date: the policy's count."""
@@ -49,9 +47,12 @@ def in_window(created_at: str) -> bool | None:
 
 
 def edge_orders(ctx: Context, ages: range) -> list[dict]:
-    """Delivered, unrefunded orders whose Eastern age is in ``ages`` and whose window readings agree (shuffled)."""
+    """Delivered, unrefunded orders whose Eastern age is in ``ages``, whose window readings agree and whose UTC age
+    is in the band ``corecraft tasks --stats`` counts as a boundary case (shuffled)."""
+    low, high = RETURN_BOUNDARY_DAYS
     return [o for o in returnable_orders(ctx, since=days_ago(max(ages) + 2), before=days_ago(min(ages) - 2))
-            if eastern_age(o["created_at"]) in ages and in_window(o["created_at"]) is not None]
+            if eastern_age(o["created_at"]) in ages and low <= utc_age(o["created_at"]) <= high
+            and in_window(o["created_at"]) is not None]
 
 
 def rounds(line: dict, units: int, tier: str) -> bool:
@@ -158,7 +159,7 @@ def warranty_ending_this_week(ctx: Context) -> Iterator[TaskSpec]:
                       "JOIN orders o ON o.id = l.order_id JOIN product p ON p.id = l.product_id "
                       "WHERE o.status = 'delivered' ORDER BY l.order_id, l.product_id")
     near = [row for row in rows if abs((add_months(date.fromisoformat(row["created_at"][:10]), row["warranty_months"] or 12)
-                                        - today).days) <= WARRANTY_EDGE_DAYS]
+                                        - today).days) <= WARRANTY_BOUNDARY_DAYS]
     for row in ctx.pick(near) * 2:  # each item asked twice at most (by the customer, or relayed): there are few
         orders = history(ctx, row["customer_id"])
         if len(orders) >= 10 or not bought_once(orders, row["product_id"]):

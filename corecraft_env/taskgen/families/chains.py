@@ -18,6 +18,9 @@ from .warranty import SYMPTOMS, _coverage_spec, _date_forms, _open_troubleshooti
 PART_WORDS = {"cpu": "processor", "motherboard": "motherboard", "gpu": "graphics card", "memory": "memory kit",
               "storage": "drive", "psu": "power supply", "case": "case", "cooling": "cooler", "monitor": "monitor",
               "keyboard": "keyboard", "mouse": "mouse"}
+# Openings and sign-offs a request may carry, so requests that name no entity still differ.
+OPENERS = ("", "Hi! ", "Hello there. ", "Quick one for you. ", "Hope you're well. ", "Good afternoon. ")
+SIGN_OFFS = ("", " Thanks!", " Thanks in advance.", " Cheers.", " Appreciate the help.")
 COVERED = ["covered", "under warranty", "still valid", "still active"]
 EXPIRED = ["expired", "ended", "ran out", "no longer", "out of warranty"]
 
@@ -25,6 +28,11 @@ EXPIRED = ["expired", "ended", "ran out", "no longer", "out of warranty"]
 def find_customer(spec: TaskSpec, person: dict) -> None:
     """The first lookup of every chain: the customer's record from the e-mail the request or its header gives."""
     spec.call("searchCustomers", email=person["email"])
+
+
+def dressed(ctx: Context, text: str) -> str:
+    """``text`` with one of the openings and one of the sign-offs."""
+    return f"{ctx.rng.choice(OPENERS)}{text}{ctx.rng.choice(SIGN_OFFS)}"
 
 
 def history(ctx: Context, customer_id: str) -> list[dict]:
@@ -101,7 +109,7 @@ def warranty_candidates(ctx: Context, before: str) -> Iterator[tuple[dict, dict]
             yield order, line
 
 
-@family("warranty_lookup_by_product", "reasoning", "train", count={"customer": 14, "relayed": 14},
+@family("warranty_lookup_by_product", "reasoning", "train", count={"customer": 16, "relayed": 16},
         policy_rules=("warranty_period", "no_unrequested_writes"))
 def warranty_lookup_by_product(ctx: Context) -> Iterator[TaskSpec]:
     """A customer (or a colleague with their name and e-mail) names only the product that failed: find the customer,
@@ -171,14 +179,17 @@ def first_order_warranty(ctx: Context) -> Iterator[TaskSpec]:
             orders = history(ctx, row["customer_id"])
             oldest = orders[-first_count:][::-1]
             which = "the very first order I placed with you" if first_count == 1 else "my first two orders with you"
-            spec = TaskSpec(customer(row["customer_id"]), request=ctx.rng.choice((
-                f"I've been a customer for years. Is anything from {which} still under warranty? For each item give me the "
+            since = ctx.db.one("SELECT created_at FROM customer WHERE id = ?", (row["customer_id"],))["created_at"][:4]
+            spec = TaskSpec(customer(row["customer_id"]), request=dressed(ctx, ctx.rng.choice((
+                f"I've been a customer since {since}. Is anything from {which} still under warranty? For each item give me the "
                 "end date as YYYY-MM-DD.",
                 f"Nostalgia question: what was in {which}, and is any of it still covered by the warranty? Dates as "
                 "YYYY-MM-DD please, I keep a spreadsheet.",
                 f"Going through my old receipts: which items from {which} are still under warranty, and until when "
                 "(YYYY-MM-DD)?",
-            )))
+                f"I've shopped with you since {since}. Which parts of {which} does the warranty still cover, and until what "
+                "date? YYYY-MM-DD format please.",
+            ))))
             find_customer(spec, orders[0]["customer"])
             all_orders(ctx, spec, row["customer_id"])
             for order in oldest:
@@ -205,7 +216,7 @@ def first_order_warranty(ctx: Context) -> Iterator[TaskSpec]:
 
 
 # -- reorder the part from the last order ---------------------------------------------------------------------------
-@family("reorder_last_part", "reasoning", "train", count={"in_stock": 12, "out_of_stock": 14},
+@family("reorder_last_part", "reasoning", "train", count={"in_stock": 12, "out_of_stock": 16},
         policy_rules=("use_calculate_price", "no_unrequested_writes"))
 def reorder_last_part(ctx: Context) -> Iterator[TaskSpec]:
     """Another one of the <part> from my most recent order, same shipping as last time: find the customer, their
@@ -234,7 +245,7 @@ def reorder_last_part(ctx: Context) -> Iterator[TaskSpec]:
 def _reorder_spec(ctx: Context, order: dict, line: dict, product: dict, pick: dict, search: dict) -> TaskSpec:
     word, person = PART_WORDS[line["category"]], order["customer"]
     in_stock = pick is product
-    spec = TaskSpec(customer(order["customer_id"]), variant="in_stock" if in_stock else "out_of_stock", request=ctx.rng.choice((
+    spec = TaskSpec(customer(order["customer_id"]), variant="in_stock" if in_stock else "out_of_stock", request=dressed(ctx, ctx.rng.choice((
         f"I'd like another {word} exactly like the one in my most recent order, shipped the same way as last time. What would "
         f"it cost me today? If it's sold out, quote me the closest thing in stock of the same kind that costs no more than I "
         "paid.",
@@ -243,7 +254,9 @@ def _reorder_spec(ctx: Context, order: dict, line: dict, product: dict, pick: di
         "without going over what I paid, and price that instead.",
         f"Please quote me one more of the {word} I got in my latest order (same delivery option). In case it's out of stock, "
         "what's the nearest in-stock option at or under the price I paid, and what would that come to?",
-    )))
+        f"My last order had a {word} in it that I'd like to buy again, with the same shipping as that order. How much would "
+        "it be now? And if it's out of stock, price the in-stock one of the same kind closest to what I paid, but not above it.",
+    ))))
     find_customer(spec, person)
     spec.call("searchOrders", customer_id=order["customer_id"])
     spec.call("getOrderDetails", order_id=order["id"])
