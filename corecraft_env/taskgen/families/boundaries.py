@@ -21,7 +21,7 @@ from ...world.generator import RETURN_WINDOW_DAYS, parse_iso
 from ...world.pricing import LOYALTY_DISCOUNT_RATES, to_cents
 from ...tools.products import add_months
 from .. import rubric as r
-from ..core import Context, TaskSpec, customer, employee, family
+from ..core import Context, TaskSpec, customer, family
 from ..facts import EASTERN, days_ago, long_date, money, needs_finance, tier_discount
 from ..recipes import return_refund
 from .chains import bought_once, history, warranty_chain

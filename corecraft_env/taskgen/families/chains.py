@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from ...tools.orders import ORDERS_PAGE
 from .. import rubric as r
-from ..core import Context, TaskSpec, customer, difficulty_for, employee, family
+from ..core import Context, TaskSpec, customer, employee, family
 from ..facts import money, outside_window_before
 from ..recipes import escalate
 from .orders_info import all_orders
