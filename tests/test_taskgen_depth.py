@@ -21,7 +21,8 @@ from corecraft_env.tools.products import add_months
 from corecraft_env.world.generator import parse_iso
 from corecraft_env.world.pricing import net_of_discount, to_cents
 
-CHAIN_FAMILIES = ["first_order_warranty", "reorder_last_part", "ticket_warranty_followup", "warranty_lookup_by_product"]
+CHAIN_FAMILIES = ["first_order_warranty", "ordered_cooler_guide_check", "reorder_last_part", "ticket_warranty_followup",
+                  "warranty_lookup_by_product"]
 BOUNDARY_FAMILIES = ["defect_at_window_edge", "return_window_just_closed", "return_window_last_days", "warranty_ending_this_week"]
 TODAY = date(2025, 9, 15)  # the in-world now, 2025-09-15 18:00 UTC, is 14:00 of the same day in Eastern time
 

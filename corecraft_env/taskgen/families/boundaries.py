@@ -165,7 +165,7 @@ def warranty_ending_this_week(ctx: Context) -> Iterator[TaskSpec]:
         if len(orders) >= 10 or not bought_once(orders, row["product_id"]):
             continue
         order = next(o for o in orders if o["id"] == row["order_id"])
-        yield warranty_chain(ctx, order, next(line for line in order["lines"] if line["product_id"] == row["product_id"]))
+        yield warranty_chain(ctx, [(order, next(line for line in order["lines"] if line["product_id"] == row["product_id"]))])
 
 
 @family("defect_at_window_edge", "reasoning", "heldout", count={"return": 8, "warranty": 8},

@@ -1,17 +1,20 @@
 """Deep chains: answers that need four or more dependent lookups, each taking its argument from the one before
-(customer by e-mail → their orders or tickets → the order → the product → its warranty, stock or price), one family
-paging past a searchOrders page of exactly ten."""
+(customer by e-mail → their orders or tickets → the order → the product → its warranty, product guide, stock or
+price), one family paging past a searchOrders page of exactly ten."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from ...tools.orders import ORDERS_PAGE
+from ...world import NOW
 from .. import rubric as r
 from ..core import Context, TaskSpec, customer, employee, family
-from ..facts import money, outside_window_before
+from ..facts import long_date, money, outside_window_before
 from ..recipes import escalate
+from .knowledge import OUTDATED, conflicting_guides
 from .orders_info import all_orders
+from .returns import _unique_in_window
 from .warranty import SYMPTOMS, _coverage_spec, _date_forms, _open_troubleshooting, months_phrase, one_year_end
 
 # How a person names a category of part (categories a customer would not reorder one of are left out).
@@ -47,51 +50,74 @@ def bought_once(orders: list[dict], product_id: str) -> bool:
 
 
 # -- warranty of an item named by product only --------------------------------------------------------------------
-def warranty_chain(ctx: Context, order: dict, line: dict) -> TaskSpec:
-    """Is the item the customer bought still under warranty: the customer names only the product (and, relayed by a
-    colleague, their name and e-mail), so the chain runs customer → orders → the order → checkWarrantyStatus."""
-    person, product, symptom = order["customer"], line["product_name"], ctx.rng.choice(SYMPTOMS)
-    if ctx.rng.random() < 0.5:
-        spec = TaskSpec(customer(order["customer_id"]), variant="customer", request=ctx.rng.choice((
-            f"My {product} {symptom}. Is it still under warranty, and until what date? I don't have the order number.",
-            f"Hi, I bought a {product} from you a while ago and it {symptom}. Could you check whether the warranty still "
-            "covers it and tell me the exact end date?",
-            f"Quick question before I open it up: the {product} I got from you {symptom}. Am I still covered by the warranty? "
-            "If so, until when?",
-        )))
+def warranty_chain(ctx: Context, items: list[tuple[dict, dict]]) -> TaskSpec:
+    """Are the items (one, or two from different orders) still under warranty: the customer names only the products
+    (and, relayed by a colleague, their name and e-mail), so the chain runs customer → orders → each order →
+    checkWarrantyStatus."""
+    person, symptom = items[0][0]["customer"], ctx.rng.choice(SYMPTOMS)
+    names = [line["product_name"] for _, line in items]
+    if len(items) == 1:
+        own = (f"My {names[0]} {symptom}. Is it still under warranty, and until what date? I don't have the order number.",
+               f"Hi, I bought a {names[0]} from you a while ago and it {symptom}. Could you check whether the warranty still "
+               "covers it and tell me the exact end date?",
+               f"Quick question before I open it up: the {names[0]} I got from you {symptom}. Am I still covered by the "
+               "warranty? If so, until when?")
+        relayed = (f"{person['name']} ({person['email']}) is on the line: their {names[0]} {symptom}. They don't have the "
+                   "order number. Is it still under warranty, and until when? I'll pass it on.",
+                   f"Can you check something for me? {person['name']}, {person['email']}, says the {names[0]} they bought from "
+                   f"us {symptom}. Which order was it on, and is it still covered by the warranty?",
+                   f"Customer {person['email']} ({person['name']}) wants to know if the {names[0]} they bought is still under "
+                   f"warranty. It {symptom}. Give me the order and the warranty end date please.")
     else:
-        spec = TaskSpec(employee(ctx.staff()["id"]), variant="relayed", request=ctx.rng.choice((
-            f"{person['name']} ({person['email']}) is on the line: their {product} {symptom}. They don't have the order "
-            "number. Is it still under warranty, and until when? I'll pass it on.",
-            f"Can you check something for me? {person['name']}, {person['email']}, says the {product} they bought from us "
-            f"{symptom}. Which order was it on, and is it still covered by the warranty?",
-            f"Customer {person['email']} ({person['name']}) wants to know if the {product} they bought is still under warranty. "
-            f"It {symptom}. Give me the order and the warranty end date please.",
-        )))
+        own = (f"Bad week: the {names[0]} and the {names[1]} I bought from you have both given up. Which of them is still "
+               "under warranty, and until when? I don't have the order numbers to hand.",
+               f"Two of my parts from you are faulty, the {names[0]} and the {names[1]} (bought at different times). Can you "
+               "tell me for each whether the warranty still covers it and its end date?",
+               f"My {names[0]} {symptom}, and the {names[1]} has developed a fault too. Is either of them still under "
+               "warranty? Exact end dates please.")
+        relayed = (f"{person['name']} ({person['email']}) has two faulty items from us: the {names[0]} and the {names[1]}. "
+                   "They don't have order numbers. Which orders were they on, and is each still under warranty (until when)?",
+                   f"For {person['email']} ({person['name']}): can you check the warranty on their {names[0]} and their "
+                   f"{names[1]}? Both have stopped working properly. I need the end dates.",
+                   f"Customer {person['name']}, {person['email']}, wants to claim on the {names[0]} and the {names[1]} they "
+                   "bought from us. Are they still covered? Give me each order and warranty end date.")
+    if ctx.rng.random() < 0.5:
+        spec = TaskSpec(customer(person["id"]), request=ctx.rng.choice(own))
+    else:
+        spec = TaskSpec(employee(ctx.staff()["id"]), request=ctx.rng.choice(relayed))
+    spec.variant = "two_items" if len(items) > 1 else spec.requester["type"].replace("employee", "relayed")
     find_customer(spec, person)
-    spec.call("searchOrders", customer_id=order["customer_id"])
-    spec.call("getOrderDetails", order_id=order["id"])
-    status = ctx.tool("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
-    spec.call("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
-    end, covered = status["warranty_end_date"], status["under_warranty"]
-    spec.check(
-        r.called("checked", "The warranty is checked with checkWarrantyStatus for the order the product was bought in",
-                 "checkWarrantyStatus", arguments={"order_id": order["id"], "product_id": line["product_id"]}),
-        r.reply("reply-order", "The reply names the order the item was bought in", contains=[order["id"]]),
-        r.reply("reply-end", "The reply gives the warranty end date", contains_any=_date_forms(end)),
-        r.judge("reply-verdict", f"The reply says the item is {'still covered' if covered else 'no longer covered'}",
-                r.reply("fallback", "states the verdict", contains_any=COVERED if covered else EXPIRED)),
-    )
-    months = f"{months_phrase(status['warranty_months'])} warranty"
-    verdict = (f"still under warranty until {end} ({status['days_remaining']} days left)" if covered
-               else f"no longer covered: the warranty expired on {end}")
-    spec.reply = (f"The {product} was bought in order {order['id']} on {status['purchase_date']} with {months}, so it is "
-                  f"{verdict}.")
-    guess = one_year_end(status["purchase_date"])
+    spec.call("searchOrders", customer_id=person["id"])
+    for order, _ in items:
+        spec.call("getOrderDetails", order_id=order["id"])
+    reads = list(spec.calls)
+    said, guessed = [], []
+    for index, (order, line) in enumerate(items, start=1):
+        tag = f"-{index}" if len(items) > 1 else ""
+        status = ctx.tool("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
+        spec.call("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])
+        end, covered = status["warranty_end_date"], status["under_warranty"]
+        spec.check(
+            r.called(f"checked{tag}", f"The warranty of the {line['product_name']} is checked with checkWarrantyStatus for the "
+                                      "order it was bought in",
+                     "checkWarrantyStatus", arguments={"order_id": order["id"], "product_id": line["product_id"]}),
+            r.reply(f"reply-order{tag}", f"The reply names the order the {line['product_name']} was bought in", contains=[order["id"]]),
+            r.reply(f"reply-end{tag}", f"The reply gives the {line['product_name']}'s warranty end date", contains_any=_date_forms(end)),
+            r.judge(f"reply-verdict{tag}", f"The reply says the {line['product_name']} is {'still covered' if covered else 'no longer covered'}",
+                    r.reply("fallback", "states the verdict", contains_any=COVERED if covered else EXPIRED)),
+        )
+        verdict = (f"still under warranty until {end} ({status['days_remaining']} days left)" if covered
+                   else f"no longer covered: the warranty expired on {end}")
+        said.append(f"the {line['product_name']} was bought in order {order['id']} on {status['purchase_date']} with "
+                    f"{months_phrase(status['warranty_months'])} warranty, so it is {verdict}")
+        guess = one_year_end(status["purchase_date"])
+        guessed.append(f"the {line['product_name']} (order {order['id']}, {status['purchase_date']}) "
+                       f"{'is covered until' if guess >= '2025-09-15' else 'expired on'} {guess}")
+    reply = "; ".join(said)
+    spec.reply = reply[0].upper() + reply[1:] + "."
     blind = spec.ignoring("warranty_period")
-    blind.calls = spec.calls[:3]
-    blind.reply = (f"The {product} was bought in order {order['id']} on {status['purchase_date']}; our warranty runs a year, so "
-                   f"it {'is covered until' if guess >= '2025-09-15' else 'expired on'} {guess}.")
+    blind.calls = reads
+    blind.reply = "Our warranty runs a year from purchase: " + "; ".join(guessed) + "."
     return spec
 
 
@@ -109,14 +135,21 @@ def warranty_candidates(ctx: Context, before: str) -> Iterator[tuple[dict, dict]
             yield order, line
 
 
-@family("warranty_lookup_by_product", "reasoning", "train", count={"customer": 16, "relayed": 16},
+@family("warranty_lookup_by_product", "reasoning", "train", count={"customer": 13, "relayed": 13, "two_items": 10},
         policy_rules=("warranty_period", "no_unrequested_writes"))
 def warranty_lookup_by_product(ctx: Context) -> Iterator[TaskSpec]:
-    """A customer (or a colleague with their name and e-mail) names only the product that failed: find the customer,
-    their orders, the order holding that product, then checkWarrantyStatus; answer with the order, the end date and
-    whether it still covers the item (the product's own months, not a flat year)."""
+    """A customer (or a colleague with their name and e-mail) names only the product that failed, or two bought at
+    different times: find the customer, their orders, the order holding each product, then checkWarrantyStatus;
+    answer with the order, the end date and whether it still covers the item (the product's own months, not a flat
+    year)."""
+    pending: dict[str, tuple[dict, dict]] = {}  # a customer's first item, waiting for a second from another order
     for order, line in warranty_candidates(ctx, outside_window_before()):
-        yield warranty_chain(ctx, order, line)
+        yield warranty_chain(ctx, [(order, line)])
+        first = pending.pop(order["customer_id"], None)
+        if first and first[0]["id"] != order["id"]:
+            yield warranty_chain(ctx, sorted([first, (order, line)], key=lambda item: item[0]["created_at"]))
+        elif not first:
+            pending[order["customer_id"]] = (order, line)
 
 
 # -- an open ticket's item, escalated when covered ------------------------------------------------------------------
@@ -288,3 +321,56 @@ def _reorder_spec(ctx: Context, order: dict, line: dict, product: dict, pick: di
                       f"The in-stock {word} closest to the {money(line['unit_price'])} you paid without going over is the "
                       f"{pick['name']} at {money(pick['price'])}; shipped {order['shipping_service']}, it comes to {priced}.")
     return spec
+
+
+# -- the product guide of an item bought on a given day ---------------------------------------------------------------
+@family("ordered_cooler_guide_check", "information_retrieval", "heldout", count=12,
+        policy_rules=("product_page_wins", "tools_only"))
+def ordered_cooler_guide_check(ctx: Context) -> Iterator[TaskSpec]:
+    """A customer quotes the product guide's height for the cooler they ordered on a day they name (Eastern time):
+    find the customer, the order of that day, the cooler on it, then the guide and the product page; answer with the
+    page's height and say the guide is out of date."""
+    guides: dict[str, list[dict]] = {}
+    for conflict in conflicting_guides(ctx):
+        guides.setdefault(conflict["product"]["id"], []).append(conflict)
+    rows = ctx.db.all("SELECT DISTINCT l.order_id FROM order_line l JOIN orders o ON o.id = l.order_id WHERE o.status = 'delivered' "
+                      f"AND l.product_id IN ({', '.join('?' * len(guides))}) ORDER BY l.order_id", tuple(sorted(guides)))
+    for row in ctx.pick(rows):
+        order = ctx.tool("getOrderDetails", order_id=row["order_id"])["order"]
+        coolers = [line for line in order["lines"] if line["category"] == "cooling"]
+        window = _unique_in_window(ctx, order)
+        if len(coolers) != 1 or coolers[0]["product_id"] not in guides or not window:
+            continue
+        placed = long_date(order["created_at"])
+        when = window.phrase if placed.endswith(str(NOW.year)) else f"{window.phrase}, {placed[-4:]}"  # an older year is said
+        conflict = ctx.rng.choice(guides[coolers[0]["product_id"]])
+        product, guide, page, article = conflict["product"], conflict["guide"], conflict["page"], conflict["article"]
+        spec = TaskSpec(customer(order["customer_id"]), request=dressed(ctx, ctx.rng.choice((
+            f"I'm picking a new case for the cooler I ordered {when}. Your product guide says it's {guide} mm tall. "
+            "Is that the real height? I don't want to buy a case it won't fit in.",
+            f"How tall exactly is the CPU cooler from the order I placed {when}? The guide on your site says {guide} mm, "
+            "which seems a lot.",
+            f"Before I order a case: the cooler I bought {when} is {guide} mm tall according to your product guide. "
+            "Can you confirm that's right?",
+        ))))
+        find_customer(spec, order["customer"])
+        spec.call("searchOrders", customer_id=order["customer_id"], created_after=window.after, created_before=window.before)
+        spec.call("getOrderDetails", order_id=order["id"])
+        spec.call("searchKnowledgeBase", product_id=product["id"])
+        spec.call("getProduct", product_id=product["id"])
+        spec.check(
+            r.reply("reply-height", "The reply gives the height from the product page", numbers=[page]),
+            r.reply("reply-cooler", "The reply names the cooler on that order", contains_any=[product["name"], product["id"]]),
+            r.judge("reply-source", "The reply says the product page is authoritative and the guide is out of date",
+                    r.reply("fallback", "flags the guide", contains_any=OUTDATED)),
+            r.called("page-read", "The cooler's product page is read with getProduct", "getProduct",
+                     arguments={"product_id": product["id"]}),
+        )
+        spec.reply = (f"The cooler on your order {order['id']} from {placed} is the {product['name']}. Its "
+                      f"product page, which is the source of truth for specs, gives a height of {page} mm; the guide's {guide} mm "
+                      f"({article['id']}) is out of date.")
+        blind = spec.ignoring("product_page_wins", "tools_only")
+        blind.calls = spec.calls[:4]
+        blind.reply = (f"Yes: the cooler on order {order['id']} is the {product['name']}, and its product guide lists it at "
+                       f"{guide} mm tall.")
+        yield spec
