@@ -25,8 +25,16 @@ from ..core import Context, TaskSpec, customer, family
 from ..facts import EASTERN, days_ago, long_date, money, needs_finance, tier_discount
 from ..recipes import return_refund
 from .chains import bought_once, history, warranty_chain
-from .returns import REFUND_RULES, UNDAMAGED, UNDAMAGED_RELAYED, WHY, _late_refusal, _requester, returnable_orders
+from .returns import REFUND_RULES, _late_refusal, _requester, returnable_orders
 from .warranty import SYMPTOMS
+
+# The item's condition and the reason for returning it, as clauses run into a sentence that names the item (a
+# sentence of their own would repeat across requests).
+CONDITION = ("it's still sealed in the original box", "I opened it but it's in perfect condition with all the packaging",
+             "it was never opened", "it's unused and boxed", "I only took it out of the box to look at it")
+REASON = ("plans changed", "I found a better fit for my build", "it turned out to be more than I need",
+          "I ordered it twice by mistake")
+
 
 def eastern_age(created_at: str) -> int:
     """Days from the order date (the Eastern date of ``created_at``) to today's Eastern date: the policy's count."""
@@ -83,17 +91,20 @@ def return_window_last_days(ctx: Context) -> Iterator[TaskSpec]:
             continue
         what = (f"{units} of the {line['quantity']} {line['product_name']} units" if units < line["quantity"]
                 else f"the {line['product_name']}")
+        condition, reason = ctx.rng.choice(CONDITION), ctx.rng.choice(REASON)
         spec = _customer_or_colleague(ctx, order, (
-            f"Hi, I'd like to return {what} from order {order['id']}. {ctx.rng.choice(UNDAMAGED)} {ctx.rng.choice(WHY)} I know "
-            "it's been a few weeks; can I still get a refund?",
-            f"Is it too late to send back {what} from {order['id']}? {ctx.rng.choice(UNDAMAGED)} If not, please refund it.",
-            f"Order {order['id']}: I want to return {what}. {ctx.rng.choice(WHY)} {ctx.rng.choice(UNDAMAGED)} Please process "
-            "the refund if I'm still in time.",
+            f"Hi, I'd like to return {what} from order {order['id']} because {reason}, and {condition}. I know it's been a "
+            "few weeks; can I still get a refund?",
+            f"Is it too late to send back {what} from {order['id']}? {condition[0].upper() + condition[1:]}, and if I'm in "
+            "time please refund it.",
+            f"Order {order['id']}: I want to return {what} ({reason}; {condition}), so please process the refund if I'm "
+            "still in time.",
         ), (
-            f"{{name}} wants to return {what} from order {order['id']} ({ctx.rng.choice(UNDAMAGED_RELAYED)}). It's been nearly "
-            "a month, so I'm not sure it's still returnable. Can you check and, if it is, process the refund?",
-            f"Return request from {{name}} for {what} on {order['id']}; {ctx.rng.choice(UNDAMAGED_RELAYED)}. Are they still in "
-            "the window? If so please refund and give me the amount.",
+            f"{{name}} wants to return {what} from order {order['id']} ({condition.replace('I ', 'they ').replace(' I', ' they')}). "
+            f"It's been nearly a month since {order['id']}, so can you check whether it's still returnable and, if it is, "
+            "process the refund?",
+            f"Return request from {{name}} for {what} on {order['id']}, {condition.replace('I ', 'they ').replace(' I', ' they')}: "
+            "are they still in the window? If so please refund and give me the amount.",
         ))
         spec.call("getOrderDetails", order_id=order["id"])
         plan = return_refund(spec, ctx, order, returned, reason="customer_remorse")
@@ -126,18 +137,19 @@ def return_window_just_closed(ctx: Context) -> Iterator[TaskSpec]:
         line = ctx.rng.choice(order["lines"])
         if needs_finance(order, {line["product_id"]: line["quantity"]}):
             continue
+        condition, reason = ctx.rng.choice(CONDITION), ctx.rng.choice(REASON)
+        relayed = condition.replace("I ", "they ").replace(" I", " they")
         spec = _customer_or_colleague(ctx, order, (
-            f"Hi, I bought the {line['product_name']} about a month ago (order {order['id']}) and it's not what I need. "
-            f"{ctx.rng.choice(UNDAMAGED)} Can I return it for a refund?",
-            f"I'd like to send back the {line['product_name']} from {order['id']}. It's only been a month and "
-            f"{ctx.rng.choice(UNDAMAGED).lower()} Please refund it.",
-            f"Return please: {line['product_name']}, order {order['id']}. {ctx.rng.choice(WHY)} Surely I'm still within the "
+            f"Hi, I bought the {line['product_name']} about a month ago (order {order['id']}) and {reason}; {condition}, so "
+            "can I return it for a refund?",
+            f"I'd like to send back the {line['product_name']} from {order['id']}: it's only been a month and {condition}, "
+            "so please refund it.",
+            f"Return please: {line['product_name']}, order {order['id']} ({reason}). Surely a month on I'm still within the "
             "return period?",
         ), (
-            f"{{name}} wants to return the {line['product_name']} from order {order['id']}; {ctx.rng.choice(UNDAMAGED_RELAYED)}. "
-            "They say they bought it a month ago, so it should be fine. Can you do the refund?",
-            f"Refund request from {{name}}: the {line['product_name']} on {order['id']} ({ctx.rng.choice(UNDAMAGED_RELAYED)}). "
-            "Can you process it?",
+            f"{{name}} wants to return the {line['product_name']} from order {order['id']} ({relayed}) and says it was bought "
+            "a month ago, so it should be fine. Can you do the refund?",
+            f"Refund request from {{name}}: the {line['product_name']} on {order['id']} ({relayed}), can you process it?",
         ))
         spec.call("getOrderDetails", order_id=order["id"])
         _late_refusal(spec, ctx, order, line)
@@ -181,12 +193,12 @@ def defect_at_window_edge(ctx: Context) -> Iterator[TaskSpec]:
         symptom, placed, age = ctx.rng.choice(SYMPTOMS), long_date(order["created_at"]), eastern_age(order["created_at"])
         inside = in_window(order["created_at"])
         spec = TaskSpec(customer(order["customer_id"]), variant="return" if inside else "warranty", request=ctx.rng.choice((
-            f"The {line['product_name']} from order {order['id']} {symptom}. No damage, box and all. What can you do for me: "
-            "refund or warranty?",
-            f"Hi, my {line['product_name']} (order {order['id']}) {symptom}. I'd like whatever remedy I'm entitled to - money "
-            "back if possible.",
-            f"Faulty item: {line['product_name']} from {order['id']}, it {symptom}. It's in perfect condition otherwise. Please "
-            "sort it out, a refund would be best.",
+            f"The {line['product_name']} from order {order['id']} {symptom} (no damage, box and all): what can you do for "
+            "me, refund or warranty?",
+            f"Hi, my {line['product_name']} (order {order['id']}) {symptom}, and I'd like whatever remedy I'm entitled to, "
+            "money back if possible.",
+            f"Faulty item: {line['product_name']} from {order['id']}, it {symptom} though it's in perfect condition "
+            "otherwise; please sort it out, a refund would be best.",
         )))
         spec.call("getOrderDetails", order_id=order["id"])
         status = ctx.tool("checkWarrantyStatus", order_id=order["id"], product_id=line["product_id"])

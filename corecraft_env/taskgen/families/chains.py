@@ -21,9 +21,9 @@ from .warranty import SYMPTOMS, _coverage_spec, _date_forms, _open_troubleshooti
 PART_WORDS = {"cpu": "processor", "motherboard": "motherboard", "gpu": "graphics card", "memory": "memory kit",
               "storage": "drive", "psu": "power supply", "case": "case", "cooling": "cooler", "monitor": "monitor",
               "keyboard": "keyboard", "mouse": "mouse"}
-# Openings and sign-offs a request may carry, so requests that name no entity still differ.
-OPENERS = ("", "Hi! ", "Hello there. ", "Quick one for you. ", "Hope you're well. ", "Good afternoon. ")
-SIGN_OFFS = ("", " Thanks!", " Thanks in advance.", " Cheers.", " Appreciate the help.")
+# Greetings a request may open with, run into its first sentence (a greeting of its own would be a sentence that
+# every request repeats).
+GREETINGS = ("", "Hi, ", "Hello, ", "Hey there, ", "Good afternoon, ")
 COVERED = ["covered", "under warranty", "still valid", "still active"]
 EXPIRED = ["expired", "ended", "ran out", "no longer", "out of warranty"]
 
@@ -33,9 +33,12 @@ def find_customer(spec: TaskSpec, person: dict) -> None:
     spec.call("searchCustomers", email=person["email"])
 
 
-def dressed(ctx: Context, text: str) -> str:
-    """``text`` with one of the openings and one of the sign-offs."""
-    return f"{ctx.rng.choice(OPENERS)}{text}{ctx.rng.choice(SIGN_OFFS)}"
+def greeted(ctx: Context, text: str) -> str:
+    """``text`` opened with one of the greetings ("Hi, my ..."; "I" keeps its capital)."""
+    greeting = ctx.rng.choice(GREETINGS)
+    if not greeting or text.startswith(("I ", "I'")):
+        return greeting + text
+    return greeting + text[0].lower() + text[1:]
 
 
 def history(ctx: Context, customer_id: str) -> list[dict]:
@@ -57,30 +60,29 @@ def warranty_chain(ctx: Context, items: list[tuple[dict, dict]]) -> TaskSpec:
     person, symptom = items[0][0]["customer"], ctx.rng.choice(SYMPTOMS)
     names = [line["product_name"] for _, line in items]
     if len(items) == 1:
-        own = (f"My {names[0]} {symptom}. Is it still under warranty, and until what date? I don't have the order number.",
-               f"Hi, I bought a {names[0]} from you a while ago and it {symptom}. Could you check whether the warranty still "
+        own = (f"My {names[0]} {symptom}: is it still under warranty, and until what date? (I don't have the order number.)",
+               f"I bought a {names[0]} from you a while ago and it {symptom}, so could you check whether the warranty still "
                "covers it and tell me the exact end date?",
-               f"Quick question before I open it up: the {names[0]} I got from you {symptom}. Am I still covered by the "
-               "warranty? If so, until when?")
-        relayed = (f"{person['name']} ({person['email']}) is on the line: their {names[0]} {symptom}. They don't have the "
-                   "order number. Is it still under warranty, and until when? I'll pass it on.",
-                   f"Can you check something for me? {person['name']}, {person['email']}, says the {names[0]} they bought from "
-                   f"us {symptom}. Which order was it on, and is it still covered by the warranty?",
-                   f"Customer {person['email']} ({person['name']}) wants to know if the {names[0]} they bought is still under "
-                   f"warranty. It {symptom}. Give me the order and the warranty end date please.")
+               f"Before I open up my {names[0]}, which {symptom}: am I still covered by the warranty, and if so until when?")
+        relayed = (f"{person['name']} ({person['email']}) is on the line because their {names[0]} {symptom}; is it still under "
+                   "warranty, and until when? They don't have the order number.",
+                   f"Can you check for {person['name']} ({person['email']}) which order their {names[0]} was on and whether it "
+                   f"is still covered by the warranty? It {symptom}.",
+                   f"Customer {person['email']} ({person['name']}) wants to know if the {names[0]} they bought, which {symptom}, "
+                   "is still under warranty: give me the order and the warranty end date please.")
     else:
-        own = (f"Bad week: the {names[0]} and the {names[1]} I bought from you have both given up. Which of them is still "
-               "under warranty, and until when? I don't have the order numbers to hand.",
-               f"Two of my parts from you are faulty, the {names[0]} and the {names[1]} (bought at different times). Can you "
+        own = (f"Bad week: the {names[0]} and the {names[1]} I bought from you have both given up, so which of them is still "
+               "under warranty, and until when? (No order numbers to hand, sorry.)",
+               f"Two of my parts from you are faulty, the {names[0]} and the {names[1]} (bought at different times): can you "
                "tell me for each whether the warranty still covers it and its end date?",
-               f"My {names[0]} {symptom}, and the {names[1]} has developed a fault too. Is either of them still under "
-               "warranty? Exact end dates please.")
-        relayed = (f"{person['name']} ({person['email']}) has two faulty items from us: the {names[0]} and the {names[1]}. "
-                   "They don't have order numbers. Which orders were they on, and is each still under warranty (until when)?",
+               f"My {names[0]} {symptom}, and the {names[1]} has developed a fault too; is either of them still under "
+               "warranty, and until exactly when?")
+        relayed = (f"{person['name']} ({person['email']}) has two faulty items from us, the {names[0]} and the {names[1]}, and no "
+                   "order numbers: which orders were they on, and is each still under warranty (until when)?",
                    f"For {person['email']} ({person['name']}): can you check the warranty on their {names[0]} and their "
-                   f"{names[1]}? Both have stopped working properly. I need the end dates.",
+                   f"{names[1]}, which have both stopped working properly, and give me the end dates?",
                    f"Customer {person['name']}, {person['email']}, wants to claim on the {names[0]} and the {names[1]} they "
-                   "bought from us. Are they still covered? Give me each order and warranty end date.")
+                   "bought from us, so are they still covered? Give me each order and warranty end date.")
     if ctx.rng.random() < 0.5:
         spec = TaskSpec(customer(person["id"]), request=ctx.rng.choice(own))
     else:
@@ -169,11 +171,12 @@ def ticket_warranty_followup(ctx: Context) -> Iterator[TaskSpec]:
         agent = ctx.staff()
         spec = TaskSpec(employee(agent["id"]), request=ctx.rng.choice((
             f"{person['name']} ({person['email']}) emailed again: they opened a ticket about their {line['product_name']} that "
-            f"{ctx.rng.choice(SYMPTOMS)} and nobody got back to them. No damage or overclocking. If it's still under warranty, "
-            "please get the claim to the team that handles those, and tell me the ticket and the warranty end date.",
+            f"{ctx.rng.choice(SYMPTOMS)} (no damage or overclocking) and nobody got back to them. If the {line['product_name']} "
+            "is still under warranty, please get the claim to the team that handles those, and tell me the ticket and the "
+            "warranty end date.",
             f"Chasing one for {person['email']} ({person['name']}): there's an open ticket about their faulty "
-            f"{line['product_name']}. Can you dig it out, check the warranty on it and, if it's covered, raise the claim with "
-            "the right department? Let me know what you did.",
+            f"{line['product_name']}; can you dig it out, check the warranty on it and, if it's covered, raise the claim with "
+            f"the right department, then let me know what you did for {person['name'].split()[0]}?",
             f"{person['name']} says their {line['product_name']} {ctx.rng.choice(SYMPTOMS)}, and they already have a ticket "
             f"open with us about it (email on file: {person['email']}). Please check whether it's covered and, if it is, "
             "escalate it properly as a warranty claim.",
@@ -213,15 +216,15 @@ def first_order_warranty(ctx: Context) -> Iterator[TaskSpec]:
             oldest = orders[-first_count:][::-1]
             which = "the very first order I placed with you" if first_count == 1 else "my first two orders with you"
             since = ctx.db.one("SELECT created_at FROM customer WHERE id = ?", (row["customer_id"],))["created_at"][:4]
-            spec = TaskSpec(customer(row["customer_id"]), request=dressed(ctx, ctx.rng.choice((
-                f"I've been a customer since {since}. Is anything from {which} still under warranty? For each item give me the "
-                "end date as YYYY-MM-DD.",
-                f"Nostalgia question: what was in {which}, and is any of it still covered by the warranty? Dates as "
-                "YYYY-MM-DD please, I keep a spreadsheet.",
-                f"Going through my old receipts: which items from {which} are still under warranty, and until when "
-                "(YYYY-MM-DD)?",
-                f"I've shopped with you since {since}. Which parts of {which} does the warranty still cover, and until what "
-                "date? YYYY-MM-DD format please.",
+            spec = TaskSpec(customer(row["customer_id"]), request=greeted(ctx, ctx.rng.choice((
+                f"I've been a customer since {since}: is anything from {which} still under warranty? For each item give me "
+                "the end date as YYYY-MM-DD.",
+                f"Nostalgia question from a customer since {since}: what was in {which}, and is any of it still covered by "
+                "the warranty (dates as YYYY-MM-DD please, I keep a spreadsheet)?",
+                f"Going through my receipts back to {since}: which items from {which} are still under warranty, and until "
+                "when (YYYY-MM-DD)?",
+                f"I've shopped with you since {since}, so which parts of {which} does the warranty still cover, and until "
+                "what date (YYYY-MM-DD format please)?",
             ))))
             find_customer(spec, orders[0]["customer"])
             all_orders(ctx, spec, row["customer_id"])
@@ -269,26 +272,27 @@ def reorder_last_part(ctx: Context) -> Iterator[TaskSpec]:
         search = {"category": line["category"], "in_stock": True, "max_price": line["unit_price"]}
         if not product["in_stock"]:
             found = [p for p in ctx.tool("searchProducts", **search)["products"] if p["id"] != product["id"]]
-            if not found:
-                continue
+            if not found or (len(found) > 1 and found[-2]["price"] == found[-1]["price"]):
+                continue  # none, or two equally close: the request would have no single answer
             pick = found[-1]  # cheapest first: the last is the closest to what was paid
         yield _reorder_spec(ctx, newest, line, product, pick, search)
 
 
 def _reorder_spec(ctx: Context, order: dict, line: dict, product: dict, pick: dict, search: dict) -> TaskSpec:
     word, person = PART_WORDS[line["category"]], order["customer"]
+    placed, paid = long_date(order["created_at"]), money(line["unit_price"])
     in_stock = pick is product
-    spec = TaskSpec(customer(order["customer_id"]), variant="in_stock" if in_stock else "out_of_stock", request=dressed(ctx, ctx.rng.choice((
-        f"I'd like another {word} exactly like the one in my most recent order, shipped the same way as last time. What would "
-        f"it cost me today? If it's sold out, quote me the closest thing in stock of the same kind that costs no more than I "
-        "paid.",
-        f"Loved the {word} from my last order, I want a second one for my other PC. Same shipping as that order. Can you give "
-        "me the total? If you don't have it any more, suggest an in-stock alternative that's as close as possible in price "
-        "without going over what I paid, and price that instead.",
-        f"Please quote me one more of the {word} I got in my latest order (same delivery option). In case it's out of stock, "
-        "what's the nearest in-stock option at or under the price I paid, and what would that come to?",
-        f"My last order had a {word} in it that I'd like to buy again, with the same shipping as that order. How much would "
-        "it be now? And if it's out of stock, price the in-stock one of the same kind closest to what I paid, but not above it.",
+    spec = TaskSpec(customer(order["customer_id"]), variant="in_stock" if in_stock else "out_of_stock", request=greeted(ctx, ctx.rng.choice((
+        f"I'd like another {word} exactly like the one in my most recent order ({placed}), shipped the same way as last time: "
+        f"what would it cost me today? If that {word} is sold out, quote me the closest one in stock that costs no more than "
+        f"the {paid} I paid.",
+        f"Loved the {word} from my last order on {placed} and I want a second one for my other PC, with the same shipping as "
+        f"that order, so can you give me the total? If you don't have that {word} any more, price the in-stock one closest "
+        f"to my {paid} without going over.",
+        f"Please quote me one more of the {word} I got in my latest order ({placed}), same delivery option; in case it's out "
+        f"of stock, what's the nearest in-stock {word} at or under the {paid} I paid, and what would that come to?",
+        f"My last order, from {placed}, had a {word} in it that I'd like to buy again with the same shipping: how much would it "
+        f"be now? If it's out of stock, price the in-stock {word} closest to the {paid} I paid, but not above it.",
     ))))
     find_customer(spec, person)
     spec.call("searchOrders", customer_id=order["customer_id"])
@@ -345,13 +349,13 @@ def ordered_cooler_guide_check(ctx: Context) -> Iterator[TaskSpec]:
         when = window.phrase if placed.endswith(str(NOW.year)) else f"{window.phrase}, {placed[-4:]}"  # an older year is said
         conflict = ctx.rng.choice(guides[coolers[0]["product_id"]])
         product, guide, page, article = conflict["product"], conflict["guide"], conflict["page"], conflict["article"]
-        spec = TaskSpec(customer(order["customer_id"]), request=dressed(ctx, ctx.rng.choice((
-            f"I'm picking a new case for the cooler I ordered {when}. Your product guide says it's {guide} mm tall. "
-            "Is that the real height? I don't want to buy a case it won't fit in.",
+        spec = TaskSpec(customer(order["customer_id"]), request=greeted(ctx, ctx.rng.choice((
+            f"I'm picking a new case for the cooler I ordered {when}, which your product guide says is {guide} mm tall: is "
+            "that the real height? I don't want to buy a case it won't fit in.",
             f"How tall exactly is the CPU cooler from the order I placed {when}? The guide on your site says {guide} mm, "
             "which seems a lot.",
-            f"Before I order a case: the cooler I bought {when} is {guide} mm tall according to your product guide. "
-            "Can you confirm that's right?",
+            f"Before I order a case: the cooler I bought {when} is {guide} mm tall according to your product guide, can you "
+            "confirm that's right?",
         ))))
         find_customer(spec, order["customer"])
         spec.call("searchOrders", customer_id=order["customer_id"], created_after=window.after, created_before=window.before)
