@@ -202,7 +202,7 @@ def ticket_warranty_followup(ctx: Context) -> Iterator[TaskSpec]:
 
 
 # -- the first order, past the first page -------------------------------------------------------------------------
-@family("first_order_warranty", "information_retrieval", "heldout", count={"hard": 4, "expert": 8},
+@family("first_order_warranty", "information_retrieval", "heldout", count={"first": 6, "first_two": 6},
         policy_rules=("paginate_orders", "warranty_period"))
 def first_order_warranty(ctx: Context) -> Iterator[TaskSpec]:
     """A long-standing customer asks whether anything from their first order (or first two) is still under warranty:
@@ -236,7 +236,7 @@ def first_order_warranty(ctx: Context) -> Iterator[TaskSpec]:
             built = _coverage_spec(ctx, spec, [(order, line) for order in oldest for line in order["lines"]])
             if not built:
                 continue
-            built.variant = "hard" if len(built.calls) <= 9 else "expert"
+            built.variant = "first" if first_count == 1 else "first_two"
             page = orders[:ORDERS_PAGE]
             wrong = page[-first_count:][::-1]
             blind = built.ignoring("paginate_orders")
