@@ -77,9 +77,9 @@ def _customer_or_colleague(ctx: Context, order: dict, own: tuple[str, ...], rela
 @family("return_window_last_days", "multi_step_workflow", "train", count={"customer": 7, "employee": 5},
         policy_rules=("return_window", *(rule for rule in REFUND_RULES if rule != "refund_net_of_discount")))
 def return_window_last_days(ctx: Context) -> Iterator[TaskSpec]:
-    """A return on the 28th to 30th day after the order (Eastern calendar), often of some units of a multi-unit line
-    where the discount leaves a fraction of a cent: still inside the 30-day window, so refund it (pending, itemised,
-    net of the discount, shipping kept) rather than turning it down as "a month ago"."""
+    """A return on the 28th to 30th day after the order (Eastern calendar), where the world has one of some units of
+    a multi-unit line whose discount leaves a fraction of a cent: still inside the 30-day window, so refund it
+    (pending, itemised, net of the discount to the cent, shipping kept) rather than turning it down as "a month ago"."""
     for order in edge_orders(ctx, range(28, 31)) * 2:  # an order may come back with another line or asker: there are few
         multi = [line for line in order["lines"] if line["quantity"] > 1]
         line = ctx.rng.choice(multi or order["lines"])
