@@ -29,6 +29,7 @@ import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 from .tasks.model import SHIPPED_WORLD_SEED
 from .world.store import default_cache_dir, validate_seed
@@ -84,6 +85,51 @@ def generated_corpus(seed: int, cache_dir: str | os.PathLike | None = None) -> P
         shutil.rmtree(scratch, ignore_errors=True)
     log.warning("world seed %d: %d tasks generated in %.0f s", seed, len(report.tasks), time.perf_counter() - start)
     return folder
+
+
+def worlds_corpus(seeds: Iterable[int], cache_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
+    """The (tasks folder, rubrics folder) of the tasks of several worlds together, for a trainer that draws fresh
+    worlds: each seed's corpus (the shipped one for 0) hard-linked into one cached folder (task ids carry the seed,
+    so they never collide). One seed gives its own folders."""
+    seeds = sorted({validate_seed(seed) for seed in seeds})
+    if not seeds:
+        raise ValueError("world_seeds: give at least one world seed")
+    sources = [_corpus_folders(seed, cache_dir) for seed in seeds]
+    if len(seeds) == 1:
+        return sources[0]
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    folder = root / f"tasks-seeds{'-'.join(map(str, seeds))}-{corpus_fingerprint()}"
+    if not (folder / _COMPLETE).is_file():
+        scratch = Path(tempfile.mkdtemp(prefix=".tasks-seeds-", dir=root))
+        try:
+            for tasks_dir, rubrics_dir in sources:
+                for source, target in ((tasks_dir, scratch / "tasks"), (rubrics_dir, scratch / "rubrics")):
+                    shutil.copytree(source, target, dirs_exist_ok=True, copy_function=_link_or_copy)
+            (scratch / _COMPLETE).write_text(f"worlds {seeds}\n", encoding="utf-8")
+            try:
+                os.replace(scratch, folder)
+            except OSError:  # another process finished first: the same files
+                if not (folder / _COMPLETE).is_file():
+                    raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return folder / "tasks", folder / "rubrics"
+
+
+def _corpus_folders(seed: int, cache_dir: str | os.PathLike | None) -> tuple[Path, Path]:
+    if seed == SHIPPED_WORLD_SEED:
+        from .tasks.model import task_folders
+
+        return task_folders(None)
+    folder = generated_corpus(seed, cache_dir)
+    return folder / "tasks", folder / "rubrics"
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)  # the files never change in place: a link costs no space
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def seeded_task_set(seed: int, cache_dir: str | os.PathLike | None = None):

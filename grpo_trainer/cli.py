@@ -261,7 +261,7 @@ def prepare(training_args: CorecraftGRPOConfig, model_args: Any, env_args: Corec
         trainer_class = load_trainer_class(launch_args.trainer)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"--trainer {launch_args.trainer!r} cannot be imported: {exc}") from None
-    task_set = TaskSet.shared(env_args.tasks_dir, env_args.rubrics_dir)
+    task_set = TaskSet.shared(*env_args.task_folders())
     train_tasks = select_tasks(task_set, env_args, split=env_args.split, seed=training_args.seed)
     eval_tasks = None
     if training_args.eval_strategy != "no":

@@ -127,6 +127,10 @@ class CorecraftEnvConfig:
     Parameters that select the tasks:
         tasks_dir, rubrics_dir (`str`, *optional*):
             Task and rubric folders; default: the shipped corpus (`tasks/`, `rubrics/`).
+        world_seeds (`list[int]`, *optional*):
+            Train on the tasks of these worlds instead (generated and cached on first use, about a minute a world;
+            `corecraft_env.seeded.worlds_corpus`), so no answer can be memorised from one world. Seeds from 1000 up
+            are the unseen worlds kept for evaluation and are refused. Not together with `tasks_dir`.
         split (`str`, *optional*, defaults to `"train"`), eval_split (`str`, *optional*, defaults to `"heldout"`):
             Split of the training tasks, and of the evaluation tasks (used when `eval_strategy` is not `"no"`).
         families, difficulties, categories (`list[str]`, *optional*):
@@ -174,6 +178,9 @@ class CorecraftEnvConfig:
 
     tasks_dir: str | None = field(default=None, metadata={"help": "Task folder (default: the shipped corpus)."})
     rubrics_dir: str | None = field(default=None, metadata={"help": "Rubric folder (default: beside the tasks)."})
+    world_seeds: list[int] | None = field(
+        default=None, metadata={"help": "Train on the generated tasks of these world seeds (1-999; 0: the shipped corpus)."}
+    )
     split: str = field(default="train", metadata={"help": "Split of the training tasks.", "choices": ["train", "heldout"]})
     eval_split: str = field(
         default="heldout", metadata={"help": "Split of the evaluation tasks.", "choices": ["train", "heldout"]}
@@ -217,6 +224,15 @@ class CorecraftEnvConfig:
             raise ValueError("max_turns, env_max_steps and repeat must be at least 1.")
         if self.max_tasks is not None and self.max_tasks < 1:
             raise ValueError("max_tasks must be at least 1 when set.")
+        if self.world_seeds is not None:
+            from corecraft_env.seeded import FIRST_UNSEEN_WORLD_SEED, is_unseen_world
+
+            unseen = [seed for seed in self.world_seeds if is_unseen_world(seed)]
+            if unseen:
+                raise ValueError(f"world_seeds: {unseen[0]} is an unseen world, reserved for evaluation (seeds from "
+                                 f"{FIRST_UNSEEN_WORLD_SEED} up); train on seeds 1-{FIRST_UNSEEN_WORLD_SEED - 1}")
+            if self.tasks_dir is not None or self.rubrics_dir is not None:
+                raise ValueError("world_seeds and tasks_dir/rubrics_dir both choose the tasks: give one of them")
         if self.tools is not None:
             from corecraft_env.tools import REGISTRY
 
@@ -227,6 +243,15 @@ class CorecraftEnvConfig:
                     if unknown[0] == "reference" else ""
                 raise ValueError(f"tools: unknown tool {unknown[0]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
                                  + hint + "; `corecraft tools` lists them")
+
+    def task_folders(self) -> tuple[str | None, str | None]:
+        """(tasks_dir, rubrics_dir) of the tasks to train on: the given folders, or the corpus of `world_seeds`
+        (generated on first use)."""
+        if self.world_seeds is None:
+            return self.tasks_dir, self.rubrics_dir
+        from corecraft_env.seeded import worlds_corpus
+
+        return tuple(str(folder) for folder in worlds_corpus(self.world_seeds))
 
     def prompt_contract(self) -> Any:
         """The prompt options as a `PromptContract` (the one SFT export, rollout and evaluation share)."""

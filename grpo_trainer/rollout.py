@@ -189,7 +189,7 @@ class CorecraftRollout:
     def from_config(cls, config: CorecraftEnvConfig, task_set: TaskSet | None = None) -> CorecraftRollout:
         """A rollout with the episode options of a `CorecraftEnvConfig` (tasks from its folders unless given)."""
         if task_set is None:
-            task_set = TaskSet.shared(config.tasks_dir, config.rubrics_dir)
+            task_set = TaskSet.shared(*config.task_folders())
         return cls(task_set, contract=config.prompt_contract(), max_turns=config.max_turns,
                    env_max_steps=config.env_max_steps, judge=load_judge(config.judge))
 

@@ -109,7 +109,7 @@ class Recipe:
         from grpo_trainer.cli import select_tasks
 
         _, training_args, _, _, env_args, _ = self.grpo_arguments()
-        task_set = TaskSet.shared(env_args.tasks_dir, env_args.rubrics_dir)
+        task_set = TaskSet.shared(*env_args.task_folders())
         tasks = select_tasks(task_set, env_args, split=env_args.split, seed=training_args.seed)
         datasets = demonstrations_to_dataset_dict(tasks, task_set, env_args.prompt_contract())
         datasets.save_to_disk(str(self.out / "demonstrations"))

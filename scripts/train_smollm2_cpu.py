@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> dict:
     _, training_args, model_args, _, env_args, _ = parsed
     seed = training_args.seed
 
-    task_set = TaskSet.shared(env_args.tasks_dir, env_args.rubrics_dir)
+    task_set = TaskSet.shared(*env_args.task_folders())
     train_tasks = select_tasks(task_set, env_args, split=env_args.split, seed=seed)
     eval_tasks = select_tasks(task_set, env_args, split=env_args.eval_split, training=False)
     if args.max_eval_tasks or args.smoke:

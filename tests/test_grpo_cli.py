@@ -140,6 +140,9 @@ BROKEN_YAML = {
                                                          "`corecraft tools` lists them"),
     (["--config", "{tiny}", "--tools", "reference"], "tools: unknown tool 'reference' (each task's own reference tools would leak "
                                                     "the answer; use tool_format: compact); `corecraft tools` lists them"),
+    (["--config", "{tiny}", "--world_seeds", "1000"], "world_seeds: 1000 is an unseen world, reserved for evaluation (seeds "
+                                                      "from 1000 up); train on seeds 1-999"),
+    (["--config", "{tiny}", "--world_seeds", "1"], "world_seeds and tasks_dir/rubrics_dir both choose the tasks: give one of them"),
     (["--config", "{tiny}", "--lerning_rate", "0.1"], "unknown option --lerning_rate (did you mean '--learning_rate'?)"),
     (["--config", "{tiny}", "--judge", "opnai/gpt-4o-mini"], "judge model 'opnai/gpt-4o-mini': the provider 'opnai' is unknown to "
                                                             "LiteLLM; write provider/model, e.g. openai/gpt-4o-mini (did you mean "
@@ -149,7 +152,7 @@ BROKEN_YAML = {
     (["--config", "{tiny}", "--families", "no_such_family"], "no train tasks in tests/data/demo/tasks match families=['no_such_family'], "
                                                              "difficulties=None, categories=None, task_ids=None"),
 ], ids=["no-arguments", "unknown-yaml-key", "yaml-syntax", "missing-file", "yaml-choice", "no-model", "flag-choice",
-        "unknown-local-model", "unknown-split", "unknown-tool", "reference-tools", "unknown-flag", "judge-provider", "judge-key", "accelerate-value", "no-tasks"])
+        "unknown-local-model", "unknown-split", "unknown-tool", "reference-tools", "unseen-world", "world-and-folder", "unknown-flag", "judge-provider", "judge-key", "accelerate-value", "no-tasks"])
 def test_config_mistakes_are_one_line_errors(tmp_path: Path, capsys, monkeypatch, args: list[str], message: str) -> None:
     monkeypatch.chdir(ROOT)  # the tiny config's tasks_dir is relative to the repository root
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

@@ -17,7 +17,7 @@ import corecraft_env  # noqa: F401  (registers Corecraft-v0)
 from corecraft_env.agents.reference import OracleAgent
 from corecraft_env.cli import main as corecraft_main
 from corecraft_env.seeded import (FIRST_UNSEEN_WORLD_SEED, TRAINING_WORLD_SEEDS, UNSEEN_WORLD_SEEDS, generated_corpus,
-                                  is_unseen_world, make_env, seeded_task_set)
+                                  is_unseen_world, make_env, seeded_task_set, worlds_corpus)
 from corecraft_env.tasks import TaskSet
 from corecraft_env.taskgen.__main__ import main as taskgen_main
 from corecraft_env.taskgen.build import corpus_files, generate
@@ -67,6 +67,16 @@ def test_every_family_instantiates_on_another_world_and_every_task_validates(see
     assert _oracle_episode(env) == (seed, 1.0, True)
     env.close()
 
+    # A trainer drawing several worlds gets one folder holding each world's tasks and rubrics (ids carry the seed).
+    tasks_dir, rubrics_dir = worlds_corpus([seed, 0])
+    combined = TaskSet(tasks_dir, rubrics_dir)
+    combined.check_rubrics()
+    assert {task.id for task in combined} == {task.id for task in tasks} | {task.id for task in TaskSet.shared()}
+    assert worlds_corpus([0, seed]) == (tasks_dir, rubrics_dir)  # cached, whatever the order of the seeds
+    from grpo_trainer.config import CorecraftEnvConfig
+
+    assert CorecraftEnvConfig(world_seeds=[seed]).task_folders() == (str(folder / "tasks"), str(folder / "rubrics"))
+
     # The CLI writes the same corpus as files.
     assert corecraft_main(["tasks", "--seed", str(seed), "--out", str(tmp_path)]) == 0
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.json"))
@@ -79,6 +89,9 @@ def test_seed_zero_is_the_shipped_corpus():
     assert seeded_task_set(0) is TaskSet.shared()
     with pytest.raises(ValueError, match="shipped corpus"):
         generated_corpus(0)
+    assert worlds_corpus([0, 0]) == (TaskSet.shared().tasks_dir, TaskSet.shared().rubrics_dir)
+    with pytest.raises(ValueError, match="at least one world seed"):
+        worlds_corpus([])
 
 
 @pytest.mark.parametrize("bad", [-1, 2**32])

@@ -217,6 +217,26 @@ def test_run_family_keeps_valid_candidates_and_drops_the_rest_with_reasons():
     assert len(result.dropped) == 3
 
 
+def test_a_tier_outside_a_per_tier_quota_is_passed_over_and_an_unknown_variant_is_an_error():
+    good = "Order ord-250911-102 is in transit with UPS, tracking UP1021733211859."
+    too_hard, wanted = _tracking_spec(good), _tracking_spec(good)
+    too_hard.variant, wanted.variant = "hard", "easy"  # a world can hold a case harder than the family asked for
+    tiered = Family("toy_family", "information_retrieval", "train", ("tools_only",), {"easy": 1}, "toy",
+                    lambda ctx: iter([too_hard, wanted]))
+    misspelt = _tracking_spec(good)
+    misspelt.variant = "by_tme"
+    named = Family("toy_family", "information_retrieval", "train", ("tools_only",), {"by_time": 1}, "toy",
+                   lambda ctx: iter([misspelt]))
+    conn = read_only_world()
+    try:
+        result = run_family(tiered, conn)
+        with pytest.raises(ValueError, match="variant 'by_tme' has no quota"):
+            run_family(named, conn)
+    finally:
+        conn.close()
+    assert [g.task["id"] for g in result.kept] == ["toy-family-001"] and result.dropped == []
+
+
 def test_family_registration_rejects_unknown_rules_and_categories():
     with pytest.raises(ValueError, match="unknown policy rule"):
         family("bad_family", "reasoning", "train", policy_rules=("no_such_rule",))

@@ -378,6 +378,11 @@ def candidates(fam: Family, ctx: Context) -> Iterator[TaskSpec]:
         if index >= MAX_CANDIDATES or all(drawn.get(v, 0) >= n * OVERPRODUCTION for v, n in fam.quota.items()):
             break
         if spec.variant not in fam.quota:
+            if spec.variant in DIFFICULTIES and set(fam.quota) <= set(DIFFICULTIES):
+                # A family with a quota per difficulty tier meets, on some world, a case of a tier it does not want
+                # (a customer with five duplicate tickets): not a task it asked for, so it is passed over.
+                log.info("%s: passed over a %s candidate (quota %s)", fam.name, spec.variant, sorted(fam.quota))
+                continue
             raise ValueError(f"family {fam.name}: variant {spec.variant!r} has no quota ({sorted(fam.quota)})")
         if not ctx.in_partition(spec):
             if fam.split == "heldout":
