@@ -83,6 +83,13 @@ def test_every_family_instantiates_on_another_world_and_every_task_validates(see
     assert written == sorted(p.relative_to(folder) for p in folder.rglob("*.json"))
 
 
+def test_a_customer_whose_later_orders_share_the_trap_day_gives_no_empty_review():
+    """World 4 holds a customer whose orders after the trap order all fall on its Eastern day: nothing to list, so
+    account_review passes them over instead of failing on a rubric that checks nothing."""
+    (result,) = generate(["account_review"], 4)
+    assert len(result.kept) == result.family.wanted and result.dropped == []
+
+
 def test_seed_zero_is_the_shipped_corpus():
     env = gym.make("Corecraft-v0", world_seed=0)
     assert env.unwrapped.tasks is TaskSet.shared()
