@@ -237,6 +237,25 @@ def test_a_tier_outside_a_per_tier_quota_is_passed_over_and_an_unknown_variant_i
     assert [g.task["id"] for g in result.kept] == ["toy-family-001"] and result.dropped == []
 
 
+def test_a_generator_bug_stops_its_family_on_a_generated_world_but_fails_the_shipped_corpus():
+    def broken(ctx):
+        yield from ()
+        raise KeyError("no_such_column")
+
+    fam = Family("toy_family", "information_retrieval", "train", ("tools_only",), {"default": 1}, "toy", broken)
+    for seed in (0, 1):
+        conn = read_only_world(seed)
+        try:
+            if seed == 0:
+                with pytest.raises(KeyError, match="no_such_column"):
+                    run_family(fam, conn, seed)
+            else:
+                result = run_family(fam, conn, seed)
+                assert (result.kept, result.error) == ([], "KeyError: 'no_such_column'")
+        finally:
+            conn.close()
+
+
 def test_family_registration_rejects_unknown_rules_and_categories():
     with pytest.raises(ValueError, match="unknown policy rule"):
         family("bad_family", "reasoning", "train", policy_rules=("no_such_rule",))

@@ -310,6 +310,7 @@ class FamilyResult:
     family: Family
     kept: list[Generated]
     dropped: list[tuple[str, str]]  # (candidate id, reason)
+    error: str = ""  # on a generated world: why the family's generator stopped early (a bug to report)
 
 
 def task_id_for(fam: Family, seed: int, label: str) -> str:
@@ -416,29 +417,37 @@ def run_family(fam: Family, conn: sqlite3.Connection, seed: int = SHIPPED_WORLD_
     dropped: list[tuple[str, str]] = []
     taken = {variant: 0 for variant in fam.quota}
     voice = FamilyVoice(fam.name, conn, seed)
+    error = ""
     with tempfile.TemporaryDirectory(prefix="taskgen-") as scratch:
-        for index, spec in enumerate(candidates(fam, ctx), start=1):
-            if all(taken[v] >= n for v, n in fam.quota.items()):
-                break
-            if taken[spec.variant] >= fam.quota[spec.variant]:
-                continue
-            candidate_id = task_id_for(fam, seed, f"c{index:03d}")
-            spec.request = voice.voiced(spec.request, spec.requester, index)
-            spec.criteria = discriminating_judges(spec) + integrity_criteria(spec, ctx)
-            spec.writes = landing_rules(spec)
-            blind, unblinded = policy_blind(fam.policy_rules, spec, ctx)
-            generated, reason = check_candidate(fam, spec, candidate_id, Path(scratch), blind, unblinded, seed)
-            if generated is None:
-                log.info("dropped %s (%s/%s): %s", candidate_id, fam.name, spec.variant, reason)
-                dropped.append((candidate_id, reason))
-                continue
-            taken[spec.variant] += 1
-            voice.keep(spec.request)
-            kept.append((spec, blind))
+        try:
+            for index, spec in enumerate(candidates(fam, ctx), start=1):
+                if all(taken[v] >= n for v, n in fam.quota.items()):
+                    break
+                if taken[spec.variant] >= fam.quota[spec.variant]:
+                    continue
+                candidate_id = task_id_for(fam, seed, f"c{index:03d}")
+                spec.request = voice.voiced(spec.request, spec.requester, index)
+                spec.criteria = discriminating_judges(spec) + integrity_criteria(spec, ctx)
+                spec.writes = landing_rules(spec)
+                blind, unblinded = policy_blind(fam.policy_rules, spec, ctx)
+                generated, reason = check_candidate(fam, spec, candidate_id, Path(scratch), blind, unblinded, seed)
+                if generated is None:
+                    log.info("dropped %s (%s/%s): %s", candidate_id, fam.name, spec.variant, reason)
+                    dropped.append((candidate_id, reason))
+                    continue
+                taken[spec.variant] += 1
+                voice.keep(spec.request)
+                kept.append((spec, blind))
+        except Exception as exc:  # noqa: BLE001 - the shipped corpus must be exact; another world stays usable
+            if seed == SHIPPED_WORLD_SEED:
+                raise
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("family %s stopped on world seed %d after %d kept tasks: %s (a generator bug: please report it)",
+                      fam.name, seed, len(kept), error, exc_info=True)
     short = {v: n - taken[v] for v, n in fam.quota.items() if taken[v] < n}
     if short:
         log.warning("family %s is short of tasks on world seed %d: %s", fam.name, seed, short)
     # Renumbering changes only the ids of documents already validated.
     numbered = [render(fam, spec, task_id_for(fam, seed, f"{number:03d}"), blind, seed, check_schema=False)
                 for number, (spec, blind) in enumerate(kept, start=1)]
-    return FamilyResult(fam, numbered, dropped)
+    return FamilyResult(fam, numbered, dropped, error)
