@@ -3,7 +3,8 @@
 The model's generation is replaced by fixed turns (`ScriptedTrainer._generate_single_turn`, the call TRL's own
 generation goes through; those rollouts take `generation="trl"`), so every episode is known in advance and can be
 replayed in a plain `CorecraftEnv` to get the observations and the score it must produce. The rollout's own cached
-generation is compared with TRL's on the tiny model itself, its turns steered by a logits processor.
+generation is compared with TRL's on the tiny model itself, its turns steered by a logits processor (the benchmark's
+`SteeredTurns`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from grpo_trainer.clipping import clip_fractions
 from grpo_trainer.config import CorecraftGRPOConfig
 from grpo_trainer.rollout import CorecraftRollout, load_judge, parse_turn, rubric_reward
 from grpo_trainer.trainer import CorecraftGRPOTrainer
+from benchmarks.bench_generation import SteeredTurns
 
 DEMO = Path(__file__).parent / "data" / "demo"
 STATUS, RETURN = "demo-order-status-001", "demo-partial-return-001"
@@ -530,30 +532,6 @@ def test_local_tiny_model_is_built_once_and_resolved(tmp_path: Path) -> None:
 
 
 # -- the rollout's own generation (cached) against TRL's, on the tiny model ------------------------------------------
-class SteeredTurns:
-    """A logits processor that makes the model write each episode's scripted turns (each ending with EOS), found by
-    the task's request in the row; turns after its script are the model's own (greedy or sampled)."""
-
-    def __init__(self, tokenizer: Any, scripts: dict[str, list[str]]) -> None:
-        self.tokenizer = tokenizer
-        self.header = tokenizer.encode("<|im_start|>assistant\n", add_special_tokens=False)
-        self.turns = {task_id: [tokenizer.encode(text, add_special_tokens=False) + [tokenizer.eos_token_id]
-                                for text in texts] for task_id, texts in scripts.items()}
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        scores = scores.clone()
-        for row, ids in enumerate(input_ids.tolist()):
-            text = self.tokenizer.decode(ids)
-            task_id = next(task for task, mark in REQUEST_MARK.items() if mark in text)
-            starts = [i + len(self.header) for i in range(len(ids)) if ids[i:i + len(self.header)] == self.header]
-            turn, written = len(starts) - 1, len(ids) - starts[-1]
-            turns = self.turns.get(task_id, [])
-            if turn < len(turns) and written < len(turns[turn]):
-                scores[row] = float("-inf")
-                scores[row, turns[turn][written]] = 0.0
-        return scores
-
-
 @pytest.fixture(scope="module")
 def model_trainer(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer: Any, dataset: Any):
     """A trainer whose rollouts the tiny random model generates (greedy unless a test samples); never trained."""
@@ -576,7 +554,8 @@ def generate_episodes(trainer: Any, task_set: TaskSet, dataset: Any, monkeypatch
     from transformers import LogitsProcessorList
 
     model = trainer.model
-    steer = LogitsProcessorList([SteeredTurns(trainer.processing_class, scripts)])
+    steer = LogitsProcessorList([SteeredTurns(trainer.processing_class,
+                                              {REQUEST_MARK[task_id]: turns for task_id, turns in scripts.items()})])
     generate = type(model).generate
     forwards: list[tuple[int, int]] = []
     hook = model.register_forward_pre_hook(
