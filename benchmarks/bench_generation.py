@@ -88,6 +88,17 @@ class SteeredTurns:
         return next((turns for mark, turns in self.turns.items() if mark in text), [])
 
 
+def record_forwards(model) -> tuple[list[tuple[int, int]], object]:
+    """(rows, tokens) of each forward pass of ``model`` from now on, and the hook's handle (``.remove()`` it)."""
+    forwards: list[tuple[int, int]] = []
+
+    def record(_, args, kwargs) -> None:
+        ids = kwargs["input_ids"] if "input_ids" in kwargs else args[0]
+        forwards.append(tuple(ids.shape))
+
+    return forwards, model.register_forward_pre_hook(record, with_kwargs=True)
+
+
 def oracle_turns(messages: list[dict]) -> list[str]:
     """The assistant turns of a demonstration as the rollout reads them: `<tool_call>` blocks, or the reply."""
     import json
@@ -97,14 +108,15 @@ def oracle_turns(messages: list[dict]) -> list[str]:
         if message["role"] != "assistant":
             continue
         calls = message.get("tool_calls") or []
-        turns.append("".join(
-            f'<tool_call>\n{json.dumps({"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])})}'
-            f"\n</tool_call>" for c in calls) or message["content"])
+        blocks = [json.dumps({"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])})
+                  for c in calls]
+        turns.append("".join(f"<tool_call>\n{block}\n</tool_call>" for block in blocks) or message["content"])
     return turns
 
 
 def rollout_both_ways(model_path: str, tasks, task_set, contract, conversations: list[list[dict]]) -> dict:
-    """One rollout call over the tasks (2 rollouts each), TRL's generation then the cached one, steered by the oracle."""
+    """One rollout call over the tasks (2 rollouts each), TRL's generation then the cached one, both steered through
+    the oracle's turns."""
     import tempfile
 
     import torch
@@ -125,21 +137,19 @@ def rollout_both_ways(model_path: str, tasks, task_set, contract, conversations:
                                                           for task, messages in zip(tasks, conversations)})])
     generate = type(model).generate
     model.generate = lambda *a, **k: generate(model, *a, logits_processor=steer, **k)
-    computed = [0]
-    model.register_forward_pre_hook(lambda _, a, k: computed.__setitem__(0, computed[0] + (k.get("input_ids") if "input_ids" in k else a[0]).numel()),
-                                    with_kwargs=True)
+    forwards, _ = record_forwards(model)
     prompts = [row["prompt"] for row in dataset for _ in range(2)]
     runs = {}
     for generation in ("trl", "cached"):
         rollout = CorecraftRollout(task_set, contract=contract, max_turns=12, generation=generation)
-        computed[0] = 0
+        forwards.clear()
         torch.manual_seed(0)
         start = time.perf_counter()
         output = rollout(prompts, trainer)
         seconds = time.perf_counter() - start - rollout.env_seconds
         generated = sum(sum(mask) for mask in output["env_mask"])
         runs[generation] = {"completions": output["completion_ids"], "seconds": seconds, "generated": generated,
-                            "computed": computed[0], "turns": sum(output["episode_turns"]),
+                            "computed": sum(rows * tokens for rows, tokens in forwards), "turns": sum(output["episode_turns"]),
                             "tokens_per_s": generated / seconds, "episodes_per_min": 60 * len(prompts) / seconds}
     return runs
 

@@ -32,7 +32,7 @@ from grpo_trainer.clipping import clip_fractions
 from grpo_trainer.config import CorecraftGRPOConfig
 from grpo_trainer.rollout import CorecraftRollout, load_judge, parse_turn, rubric_reward
 from grpo_trainer.trainer import CorecraftGRPOTrainer
-from benchmarks.bench_generation import SteeredTurns
+from benchmarks.bench_generation import SteeredTurns, record_forwards
 
 DEMO = Path(__file__).parent / "data" / "demo"
 STATUS, RETURN = "demo-order-status-001", "demo-partial-return-001"
@@ -557,10 +557,7 @@ def generate_episodes(trainer: Any, task_set: TaskSet, dataset: Any, monkeypatch
     steer = LogitsProcessorList([SteeredTurns(trainer.processing_class,
                                               {REQUEST_MARK[task_id]: turns for task_id, turns in scripts.items()})])
     generate = type(model).generate
-    forwards: list[tuple[int, int]] = []
-    hook = model.register_forward_pre_hook(
-        lambda _, args, kwargs: forwards.append(tuple((kwargs.get("input_ids") if "input_ids" in kwargs else args[0]).shape)),
-        with_kwargs=True)
+    forwards, hook = record_forwards(model)
     try:
         with monkeypatch.context() as patch:
             patch.setattr(model, "generate", lambda *a, **k: generate(model, *a, logits_processor=steer, **k))
@@ -583,7 +580,7 @@ def each_token_computed_once(generated: Generated) -> bool:
 def test_cached_generation_gives_trls_greedy_tokens(model_trainer: Any, task_set: TaskSet, dataset: Any,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # Turn 1 is a scripted tool call; turn 2 is the random model's own greedy text, after the tool results.
-    scripts = {STATUS: [f"<tool_call>\n{CALL_STATUS}\n</tool_call>"], RETURN: [f"<tool_call>\n{ORACLE_RETURN[0]}\n</tool_call>"]}
+    scripts = {STATUS: [Turn((CALL_STATUS,)).text], RETURN: [Turn((ORACLE_RETURN[0],)).text]}
     trl = generate_episodes(model_trainer, task_set, dataset, monkeypatch, scripts, "trl")
     cached = generate_episodes(model_trainer, task_set, dataset, monkeypatch, scripts, "cached")
     for key in ("prompt_ids", "completion_ids", "env_mask", "logprobs", "rubric_score", "truncation_reason"):

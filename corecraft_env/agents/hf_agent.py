@@ -110,7 +110,8 @@ def generate_one(model: Any, ids: list[int], episode: EpisodeCache | None = None
 
     if "generation_config" in generate_kwargs:  # the call's settings go into a copy (transformers warns on both)
         config = copy.deepcopy(generate_kwargs.pop("generation_config"))
-        generate_kwargs = {**config.update(return_dict_in_generate=True, **generate_kwargs), "generation_config": config}
+        unused = config.update(return_dict_in_generate=True, **generate_kwargs)  # the non-config kwargs
+        generate_kwargs = {**unused, "generation_config": config}
     else:
         generate_kwargs["return_dict_in_generate"] = True
     cache = episode.reusable(ids) if episode is not None else None
