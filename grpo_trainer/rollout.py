@@ -484,9 +484,12 @@ def _generates_locally(trainer: Any) -> bool:
 
 def _generate_cached(trainer: Any, live: list[_Rollout], budget: int) -> list[list[int]]:
     """One turn of each live episode: its tokens so far continued by `generate`, one episode at a time from its own
-    key/value cache, each stopping at its own EOS or at what is left of its budget. The model is unwrapped as TRL's
-    `_generate_single_turn` unwraps it (on every process, every turn, even with no live episode here: ZeRO-3's
-    gathering is collective)."""
+    key/value cache, each stopping at its own EOS or at what is left of its budget. An episode's first turn starts
+    from a copy of an earlier episode's cache of the same prompt (the G rollouts of a group), so a prompt is computed
+    once. The model is unwrapped as TRL's `_generate_single_turn` unwraps it (on every process, every turn, even with
+    no live episode here: ZeRO-3's gathering is collective)."""
+    import copy
+
     import torch
     from trl.models import unwrap_model_for_generation
 
@@ -499,9 +502,12 @@ def _generate_cached(trainer: Any, live: list[_Rollout], budget: int) -> list[li
         torch.no_grad(),
         trainer._dist.summon_full_params(trainer.model_wrapped, recurse=False),
     ):
-        new_ids = []
+        new_ids, by_prompt = [], {}
         for rollout in live:
-            rollout.kv_cache = rollout.kv_cache or EpisodeCache()
+            if rollout.kv_cache is None:
+                sibling = by_prompt.get(tuple(rollout.prompt_ids))
+                rollout.kv_cache = copy.deepcopy(sibling) if sibling is not None else EpisodeCache()
+            by_prompt.setdefault(tuple(rollout.prompt_ids), rollout.kv_cache)
             new_ids.append(generate_one(model, rollout.prompt_ids + rollout.completion_ids, rollout.kv_cache,
                                         generation_config=trainer.generation_config,
                                         max_new_tokens=max(budget - len(rollout.completion_ids), 1)))

@@ -549,8 +549,8 @@ class Generated(NamedTuple):
 
 
 def generate_episodes(trainer: Any, task_set: TaskSet, dataset: Any, monkeypatch: pytest.MonkeyPatch,
-                      scripts: dict[str, list[str]], generation: str) -> Generated:
-    """One rollout call on the demo tasks of `scripts` (one episode each), the model steered by SteeredTurns."""
+                      scripts: dict[str, list[str]], generation: str, group: int = 1) -> Generated:
+    """One rollout call on the demo tasks of `scripts` (`group` episodes each), the model steered by SteeredTurns."""
     from transformers import LogitsProcessorList
 
     model = trainer.model
@@ -562,7 +562,8 @@ def generate_episodes(trainer: Any, task_set: TaskSet, dataset: Any, monkeypatch
         with monkeypatch.context() as patch:
             patch.setattr(model, "generate", lambda *a, **k: generate(model, *a, logits_processor=steer, **k))
             rollout = CorecraftRollout(task_set, contract=CONTRACT, max_turns=MAX_TURNS, generation=generation)
-            prompts = [next(row["prompt"] for row in dataset if row["task_id"] == task_id) for task_id in scripts]
+            prompts = [next(row["prompt"] for row in dataset if row["task_id"] == task_id)
+                       for task_id in scripts for _ in range(group)]
             output = rollout(prompts, trainer)
     finally:
         hook.remove()
@@ -571,10 +572,13 @@ def generate_episodes(trainer: Any, task_set: TaskSet, dataset: Any, monkeypatch
 
 def each_token_computed_once(generated: Generated) -> bool:
     """Every forward pass takes one sequence, and each episode's tokens are computed once over all its turns (all
-    but the last generated one, which no pass needs): the episode's cache held everything before, and no padding."""
-    output = generated.output
-    episode_tokens = sum(len(p) + len(c) - 1 for p, c in zip(output["prompt_ids"], output["completion_ids"]))
-    return all(rows == 1 for rows, _ in generated.forwards) and sum(t for _, t in generated.forwards) == episode_tokens
+    but the last generated one, which no pass needs): the episode's cache held everything before, and no padding. A
+    prompt shared by a group is computed once (its other episodes compute only its last token again)."""
+    output, prompts, expected = generated.output, set(), 0
+    for prompt, completion in zip(output["prompt_ids"], output["completion_ids"]):
+        expected += len(prompt) + len(completion) - 1 - (len(prompt) - 1 if tuple(prompt) in prompts else 0)
+        prompts.add(tuple(prompt))
+    return all(rows == 1 for rows, _ in generated.forwards) and sum(t for _, t in generated.forwards) == expected
 
 
 def test_cached_generation_gives_trls_greedy_tokens(model_trainer: Any, task_set: TaskSet, dataset: Any,
@@ -593,6 +597,16 @@ def test_cached_generation_gives_trls_greedy_tokens(model_trainer: Any, task_set
         assert len(model_turn) > 10 and set(model_turn) == {1}
     assert each_token_computed_once(cached)
     assert not each_token_computed_once(trl)  # TRL's prefills the whole episode again in turn 2
+
+
+def test_a_groups_prompt_is_computed_once(model_trainer: Any, task_set: TaskSet, dataset: Any,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    scripts = {STATUS: [Turn((CALL_STATUS,)).text]}  # then the model's own turn
+    trl = generate_episodes(model_trainer, task_set, dataset, monkeypatch, scripts, "trl", group=2)
+    cached = generate_episodes(model_trainer, task_set, dataset, monkeypatch, scripts, "cached", group=2)
+    assert cached.output["completion_ids"] == trl.output["completion_ids"]
+    assert cached.output["env_mask"] == trl.output["env_mask"] and 0 in cached.output["env_mask"][1]
+    assert each_token_computed_once(cached)
 
 
 def test_each_episode_stops_at_its_own_end(model_trainer: Any, task_set: TaskSet, dataset: Any,
