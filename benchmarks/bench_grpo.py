@@ -105,7 +105,7 @@ def make_trainer(clip_mode: str, steps: int, output_dir: str):
         num_generations=4, num_iterations=2, max_completion_length=4096, clip_mode=clip_mode,
     )
     contract = PromptContract(include_policy=False, tools=("getOrderDetails", "createRefund"))
-    rollout = CorecraftRollout(task_set, contract=contract, max_turns=2)
+    rollout = CorecraftRollout(task_set, contract=contract, max_turns=2, generation="trl")  # scripted turns
     ScriptedTrainer.clip_seconds = 0.0
     timer = StepTimer()
     trainer = ScriptedTrainer(model=build_tiny_model(tokenizer), reward_funcs=rubric_reward, args=args,

@@ -164,6 +164,11 @@ class CorecraftEnvConfig:
             line per tool in the system prompt with the `<tool_call>` format (about 1k tokens), for small models.
         include_policy (`bool`, *optional*, defaults to `True`):
             Put the policy document in the system prompt (about 1.2k tokens) or only the first paragraph.
+        rollout_generation (`str`, *optional*, defaults to `"cached"`):
+            With transformers generation (no vLLM): `cached` generates each episode from its own key/value cache
+            across turns and stops each at its own EOS; `trl` generates every turn through TRL's
+            `_generate_single_turn` (the whole episode prefilled again each turn, a batch running until its longest
+            turn ends). vLLM always generates through TRL.
 
     Checks:
         check_oracle_budget (`bool`, *optional*, defaults to `True`):
@@ -213,6 +218,11 @@ class CorecraftEnvConfig:
     )
     include_policy: bool = field(
         default=True, metadata={"help": "Include the policy document in the system prompt."}
+    )
+    rollout_generation: str = field(
+        default="cached",
+        metadata={"help": "Transformers generation in the rollout: cached (each episode's own key/value cache, its "
+                          "own stop) or trl (TRL's _generate_single_turn).", "choices": ["cached", "trl"]},
     )
     check_oracle_budget: bool = field(
         default=True,

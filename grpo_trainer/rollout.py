@@ -19,8 +19,18 @@ episode faithfully:
 * the final reply, the episode's truncation and its score belong to the environment (`CorecraftEnv.step`), the one
   episode path every consumer uses; the tool loop has no place for a final reply.
 
-Generation itself stays TRL's: each turn calls `trainer._generate_single_turn` (transformers `generate`, continuous
-batching, or vLLM in server or colocate mode, with weight sync), exactly what TRL's tool loop calls.
+Generation (`generation`): with vLLM (server or colocate mode, with weight sync) or transformers continuous batching,
+each turn calls `trainer._generate_single_turn`, exactly what TRL's tool loop calls. With transformers `generate`
+(TRL's default without vLLM), the rollout generates each episode itself, one sequence at a time, with TRL's
+`generation_config` (temperature, top_p, top_k, min_p, repetition penalty, `generation_kwargs`; sampling draws from
+the process's torch generator, which TRL seeds) under the same model unwrapping TRL's generation uses. Each episode
+keeps its own key/value cache across turns (`corecraft_env.agents.hf_agent.EpisodeCache`, the evaluation agent's):
+a turn computes only the tokens after the previous turn's output (its EOS, the tool results, the next header)
+instead of the whole episode again, and each episode stops at its own EOS instead of running, padded, until the
+batch's longest turn ends. The greedy tokens are TRL's (`tests/test_rollout.py`). `generation="trl"` keeps TRL's
+`_generate_single_turn` there too; so does a setup whose forward passes involve other processes (FSDP, ZeRO-3
+without `ds3_gather_for_generation`), which must run the same number of them on every rank, or a static
+`cache_implementation`.
 
 One episode
 -----------
@@ -64,6 +74,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from corecraft_env.agents.hf_agent import EpisodeCache, generate_one
 from corecraft_env.env import CorecraftEnv
 from corecraft_env.export.prompts import TASK_ID_KEY, PromptContract, render_prompt
 from corecraft_env.tasks import TaskSet
@@ -74,6 +85,7 @@ if TYPE_CHECKING:
 TOOL_CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|\Z)", re.DOTALL)
 THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)
 TRUNCATION_REASONS = ("token_budget", "context_length", "max_turns", "env_max_steps")
+GENERATIONS = ("cached", "trl")
 
 
 def parse_turn(text: str) -> tuple[list[str], str]:
@@ -131,6 +143,7 @@ class _Rollout:
     completion_ids: list[int] = field(default_factory=list)
     env_mask: list[int] = field(default_factory=list)
     logprobs: list[float] | None = field(default_factory=list)
+    kv_cache: EpisodeCache | None = None  # the cached generation's: dropped when the episode ends
     turns: int = 0
     tool_calls: int = 0
     tool_errors: int = 0
@@ -167,12 +180,18 @@ class CorecraftRollout:
         max_turns: assistant turns per episode (TRL's `max_tool_calling_iterations + 1` caps it when set).
         env_max_steps: the environment's `max_steps` (actions per episode).
         judge: judge for `judge` criteria (default: their deterministic fallbacks).
+        generation: `"cached"` (default): with transformers `generate`, each episode generates from its own
+            key/value cache and stops at its own EOS; `"trl"`: every turn through `trainer._generate_single_turn`
+            (see the module docstring; vLLM and continuous batching always take TRL's).
     """
 
     def __init__(self, task_set: TaskSet, *, contract: PromptContract | None = None, max_turns: int = 8,
-                 env_max_steps: int = 30, judge: Any = None) -> None:
+                 env_max_steps: int = 30, judge: Any = None, generation: str = "cached") -> None:
         if max_turns < 1:
             raise ValueError(f"max_turns must be at least 1, got {max_turns}")
+        if generation not in GENERATIONS:
+            raise ValueError(f"generation must be one of {', '.join(GENERATIONS)}, got {generation!r}")
+        self.generation = generation
         self.task_set = task_set
         self.contract = contract or PromptContract()
         self.max_turns = max_turns
@@ -191,7 +210,8 @@ class CorecraftRollout:
         if task_set is None:
             task_set = TaskSet.shared(*config.task_folders())
         return cls(task_set, contract=config.prompt_contract(), max_turns=config.max_turns,
-                   env_max_steps=config.env_max_steps, judge=load_judge(config.judge))
+                   env_max_steps=config.env_max_steps, judge=load_judge(config.judge),
+                   generation=config.rollout_generation)
 
     # -- the rollout_func ---------------------------------------------------------------------------------------------
     def __call__(self, prompts: list[list[dict]], trainer: Any) -> dict[str, list]:
@@ -210,18 +230,22 @@ class CorecraftRollout:
         env_seconds_before = self.env_seconds
         rollouts = [self._start(index, prompt, template_kwargs, max_model_len) for index, prompt in enumerate(prompts)]
         lockstep = trainer.accelerator.num_processes > 1
+        cached = self.generation == "cached" and _generates_locally(trainer)
         for turn in range(max_turns):
             live = [r for r in rollouts if not r.done]
             cap = max((budget - len(r.completion_ids) for r in live), default=0)
             rows, cap = (_global_max(trainer, len(live), cap) if lockstep else (len(live), cap))
             if rows == 0:
                 break
-            contexts = [r.prompt_ids + r.completion_ids for r in live]
-            contexts += [rollouts[0].prompt_ids] * (rows - len(contexts))  # lockstep padding, discarded below
-            with _generation_cap(trainer, cap):
-                new_ids, new_logprobs = trainer._generate_single_turn(
-                    contexts, None, {}, num_generations if turn == 0 else 1
-                )
+            if cached:
+                new_ids, new_logprobs = _generate_cached(trainer, live, budget), None
+            else:
+                contexts = [r.prompt_ids + r.completion_ids for r in live]
+                contexts += [rollouts[0].prompt_ids] * (rows - len(contexts))  # lockstep padding, discarded below
+                with _generation_cap(trainer, cap):
+                    new_ids, new_logprobs = trainer._generate_single_turn(
+                        contexts, None, {}, num_generations if turn == 0 else 1
+                    )
             for i, rollout in enumerate(live):
                 logprobs = None if new_logprobs is None else list(new_logprobs[i])
                 self._play_turn(rollout, list(new_ids[i]), logprobs, eos_ids, budget, max_model_len,
@@ -320,6 +344,7 @@ class CorecraftRollout:
 
     @staticmethod
     def _finish(rollout: _Rollout, reward: float, info: dict, reason: str, mode: str) -> None:
+        rollout.kv_cache = None
         rollout.record = EpisodeRecord(
             task_id=rollout.task_id, mode=mode, reward=float(reward), passed=bool(info.get("passed")),
             truncated=bool(reason), truncation_reason=reason, turns=rollout.turns, tool_calls=rollout.tool_calls,
@@ -440,6 +465,53 @@ def _max_model_len(trainer: Any) -> int | None:
     if hasattr(config, "get_text_config"):
         config = config.get_text_config()
     return getattr(config, "max_position_embeddings", None)
+
+
+def _generates_locally(trainer: Any) -> bool:
+    """Whether generation is transformers `generate` on this process alone, so that episodes may generate one by one
+    from their own caches: not vLLM or continuous batching, no static cache, and forward passes that involve no other
+    process (FSDP and ZeRO-3 without gathering shard the weights; each rank would run a different number of them)."""
+    if getattr(trainer, "use_vllm", False) or getattr(trainer, "use_transformers_continuous_batching", False):
+        return False
+    if getattr(trainer.generation_config, "cache_implementation", None) not in (None, "dynamic"):
+        return False
+    if getattr(trainer, "is_fsdp_enabled", False):
+        return False
+    from transformers.integrations.deepspeed import is_deepspeed_zero3_enabled
+
+    return not (is_deepspeed_zero3_enabled() and not trainer.args.ds3_gather_for_generation)
+
+
+def _generate_cached(trainer: Any, live: list[_Rollout], budget: int) -> list[list[int]]:
+    """One turn of each live episode: its tokens so far continued by `generate`, one episode at a time from its own
+    key/value cache, each stopping at its own EOS or at what is left of its budget. An episode's first turn starts
+    from a copy of an earlier episode's cache of the same prompt (the G rollouts of a group), so a prompt is computed
+    once. The model is unwrapped as TRL's `_generate_single_turn` unwraps it (on every process, every turn, even with
+    no live episode here: ZeRO-3's gathering is collective)."""
+    import copy
+
+    import torch
+    from trl.models import unwrap_model_for_generation
+
+    with (
+        unwrap_model_for_generation(
+            trainer.model_wrapped, trainer.accelerator, gather_deepspeed3_params=trainer.args.ds3_gather_for_generation,
+            generation_kwargs=trainer.generation_kwargs,
+            gradient_checkpointing_kwargs=trainer.args.gradient_checkpointing_kwargs,
+        ) as model,
+        torch.no_grad(),
+        trainer._dist.summon_full_params(trainer.model_wrapped, recurse=False),
+    ):
+        new_ids, by_prompt = [], {}
+        for rollout in live:
+            if rollout.kv_cache is None:
+                sibling = by_prompt.get(tuple(rollout.prompt_ids))
+                rollout.kv_cache = copy.deepcopy(sibling) if sibling is not None else EpisodeCache()
+            by_prompt.setdefault(tuple(rollout.prompt_ids), rollout.kv_cache)
+            new_ids.append(generate_one(model, rollout.prompt_ids + rollout.completion_ids, rollout.kv_cache,
+                                        generation_config=trainer.generation_config,
+                                        max_new_tokens=max(budget - len(rollout.completion_ids), 1)))
+    return new_ids
 
 
 @contextmanager

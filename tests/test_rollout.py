@@ -1,8 +1,10 @@
 """Corecraft episodes driven by TRL (CPU, tiny random Qwen3, no download): scripted completions with tool calls.
 
 The model's generation is replaced by fixed turns (`ScriptedTrainer._generate_single_turn`, the call TRL's own
-generation goes through), so every episode is known in advance and can be replayed in a plain `CorecraftEnv` to get
-the observations and the score it must produce.
+generation goes through; those rollouts take `generation="trl"`), so every episode is known in advance and can be
+replayed in a plain `CorecraftEnv` to get the observations and the score it must produce. The rollout's own cached
+generation is compared with TRL's on the tiny model itself, its turns steered by a logits processor (the benchmark's
+`SteeredTurns`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from grpo_trainer.clipping import clip_fractions
 from grpo_trainer.config import CorecraftGRPOConfig
 from grpo_trainer.rollout import CorecraftRollout, load_judge, parse_turn, rubric_reward
 from grpo_trainer.trainer import CorecraftGRPOTrainer
+from benchmarks.bench_generation import SteeredTurns, record_forwards
 
 DEMO = Path(__file__).parent / "data" / "demo"
 STATUS, RETURN = "demo-order-status-001", "demo-partial-return-001"
@@ -37,6 +40,7 @@ REQUEST_MARK = {STATUS: "ord-250906-106", RETURN: "ord-250823-104"}  # text that
 MAX_TURNS = 3
 MAX_OBSERVATION_CHARS = 500  # keeps sequences short: attention over long tool results dominates a CPU step
 CONTRACT = PromptContract(include_policy=False, tools=("getOrderDetails",), max_observation_chars=MAX_OBSERVATION_CHARS)
+SCRIPTED = {"contract": CONTRACT, "generation": "trl"}  # rollouts whose turns ScriptedTrainer plays
 
 
 # -- scripted episodes ------------------------------------------------------------------------------------------------
@@ -215,7 +219,7 @@ def make_trainer(tmp_path: Path, tokenizer: Any, dataset: Any, rollout: Corecraf
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer: Any, task_set: TaskSet, dataset: Any):
     """One BAPO run: a generation batch of both demo tasks × 4 scripted rollouts, optimised twice (2 steps)."""
-    rollout = RecordingRollout(task_set, contract=CONTRACT, max_turns=MAX_TURNS)
+    rollout = RecordingRollout(task_set, **SCRIPTED, max_turns=MAX_TURNS)
     trainer = make_trainer(tmp_path_factory.mktemp("bapo"), tiny_tokenizer, dataset, rollout)
     trainer.train()
     return trainer, rollout
@@ -344,13 +348,13 @@ def test_bapo_bounds_move_and_trl_clip_fractions_agree(trained: Any) -> None:
 @pytest.fixture(scope="module")
 def idle_trainer(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer: Any, task_set: TaskSet, dataset: Any):
     """A scripted trainer that is never trained: each test calls the rollout with it directly."""
-    rollout = CorecraftRollout(task_set, contract=CONTRACT, max_turns=MAX_TURNS)
+    rollout = CorecraftRollout(task_set, **SCRIPTED, max_turns=MAX_TURNS)
     return make_trainer(tmp_path_factory.mktemp("idle"), tiny_tokenizer, dataset, rollout, scripts={})
 
 
 def run_rollout(trainer: ScriptedTrainer, task_set: TaskSet, dataset: Any, task_id: str, scripts: tuple[Script, ...],
                 monkeypatch: pytest.MonkeyPatch, **rollout_options: Any) -> tuple[CorecraftRollout, dict]:
-    rollout = CorecraftRollout(task_set, **{"contract": CONTRACT, "max_turns": MAX_TURNS, **rollout_options})
+    rollout = CorecraftRollout(task_set, **{**SCRIPTED, "max_turns": MAX_TURNS, **rollout_options})
     monkeypatch.setattr(trainer, "scripts", {task_id: scripts})
     prompt = next(row["prompt"] for row in dataset if row["task_id"] == task_id)
     return rollout, rollout([prompt] * len(scripts), trainer)
@@ -435,7 +439,7 @@ def test_prompts_without_task_key_are_found_by_request(idle_trainer: Any, task_s
     monkeypatch.setattr(idle_trainer, "scripts", {STATUS: (script,)})
     prompt = next(row["prompt"] for row in dataset if row["task_id"] == STATUS)
     bare = [{"role": m["role"], "content": m["content"]} for m in prompt]
-    rollout = CorecraftRollout(task_set, contract=CONTRACT)
+    rollout = CorecraftRollout(task_set, **SCRIPTED)
     rollout([bare], idle_trainer)
     assert rollout.records[0].task_id == STATUS and rollout.records[0].reward == pytest.approx(5 / 6)
     with pytest.raises(ValueError, match="cannot tell which task"):
@@ -525,3 +529,124 @@ def test_local_tiny_model_is_built_once_and_resolved(tmp_path: Path) -> None:
     assert resolve_model("Qwen/Qwen3-0.6B") == "Qwen/Qwen3-0.6B"
     with pytest.raises(KeyError, match="unknown local model"):
         local_model_path("gpt-5", cache_dir=tmp_path)
+
+
+# -- the rollout's own generation (cached) against TRL's, on the tiny model ------------------------------------------
+@pytest.fixture(scope="module")
+def model_trainer(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer: Any, dataset: Any):
+    """A trainer whose rollouts the tiny random model generates (greedy unless a test samples); never trained."""
+    args = CorecraftGRPOConfig(output_dir=str(tmp_path_factory.mktemp("generate")), use_cpu=True, bf16=False,
+                               report_to=[], save_strategy="no", seed=0, per_device_train_batch_size=2,
+                               num_generations=2, max_completion_length=700, generation_kwargs={"do_sample": False})
+    return CorecraftGRPOTrainer(model=build_tiny_model(tiny_tokenizer), reward_funcs=rubric_reward, args=args,
+                                train_dataset=dataset, processing_class=tiny_tokenizer)
+
+
+class Generated(NamedTuple):
+    output: dict
+    records: list
+    forwards: list[tuple[int, int]]  # (rows, tokens) of each forward pass of the model
+
+
+def generate_episodes(trainer: Any, task_set: TaskSet, dataset: Any, monkeypatch: pytest.MonkeyPatch,
+                      scripts: dict[str, list[str]], generation: str, group: int = 1) -> Generated:
+    """One rollout call on the demo tasks of `scripts` (`group` episodes each), the model steered by SteeredTurns."""
+    from transformers import LogitsProcessorList
+
+    model = trainer.model
+    steer = LogitsProcessorList([SteeredTurns(trainer.processing_class,
+                                              {REQUEST_MARK[task_id]: turns for task_id, turns in scripts.items()})])
+    generate = type(model).generate
+    forwards, hook = record_forwards(model)
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(model, "generate", lambda *a, **k: generate(model, *a, logits_processor=steer, **k))
+            rollout = CorecraftRollout(task_set, contract=CONTRACT, max_turns=MAX_TURNS, generation=generation)
+            prompts = [next(row["prompt"] for row in dataset if row["task_id"] == task_id)
+                       for task_id in scripts for _ in range(group)]
+            output = rollout(prompts, trainer)
+    finally:
+        hook.remove()
+    return Generated(output, rollout.records, forwards)
+
+
+def each_token_computed_once(generated: Generated) -> bool:
+    """Every forward pass takes one sequence, and each episode's tokens are computed once over all its turns (all
+    but the last generated one, which no pass needs): the episode's cache held everything before, and no padding. A
+    prompt shared by a group is computed once (its other episodes compute only its last token again)."""
+    output, prompts, expected = generated.output, set(), 0
+    for prompt, completion in zip(output["prompt_ids"], output["completion_ids"]):
+        expected += len(prompt) + len(completion) - 1 - (len(prompt) - 1 if tuple(prompt) in prompts else 0)
+        prompts.add(tuple(prompt))
+    return all(rows == 1 for rows, _ in generated.forwards) and sum(t for _, t in generated.forwards) == expected
+
+
+def test_cached_generation_gives_trls_greedy_tokens(model_trainer: Any, task_set: TaskSet, dataset: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # Turn 1 is a scripted tool call; turn 2 is the random model's own greedy text, after the tool results.
+    scripts = {STATUS: [Turn((CALL_STATUS,)).text], RETURN: [Turn((ORACLE_RETURN[0],)).text]}
+    trl = generate_episodes(model_trainer, task_set, dataset, monkeypatch, scripts, "trl")
+    cached = generate_episodes(model_trainer, task_set, dataset, monkeypatch, scripts, "cached")
+    for key in ("prompt_ids", "completion_ids", "env_mask", "logprobs", "rubric_score", "truncation_reason"):
+        assert cached.output[key] == trl.output[key], key
+    assert cached.output["logprobs"] is None  # as TRL's transformers generation: TRL computes them itself
+    for record, mask in zip(cached.records, cached.output["env_mask"]):
+        assert record.turns == 2 and record.tool_calls == 1
+        tool_start = mask.index(0)
+        model_turn = mask[mask.index(1, tool_start):]  # the second turn: the model's own tokens
+        assert len(model_turn) > 10 and set(model_turn) == {1}
+    assert each_token_computed_once(cached)
+    assert not each_token_computed_once(trl)  # TRL's prefills the whole episode again in turn 2
+
+
+def test_a_groups_prompt_is_computed_once(model_trainer: Any, task_set: TaskSet, dataset: Any,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    scripts = {STATUS: [Turn((CALL_STATUS,)).text]}  # then the model's own turn
+    trl = generate_episodes(model_trainer, task_set, dataset, monkeypatch, scripts, "trl", group=2)
+    cached = generate_episodes(model_trainer, task_set, dataset, monkeypatch, scripts, "cached", group=2)
+    assert cached.output["completion_ids"] == trl.output["completion_ids"]
+    assert cached.output["env_mask"] == trl.output["env_mask"] and 0 in cached.output["env_mask"][1]
+    assert each_token_computed_once(cached)
+
+
+def test_each_episode_stops_at_its_own_end(model_trainer: Any, task_set: TaskSet, dataset: Any,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # STATUS replies at once (a few tokens and EOS); RETURN's first turn is the model's own, to the budget.
+    scripts = {STATUS: ["Done."], RETURN: []}
+    monkeypatch.setattr(model_trainer, "max_completion_length", 120)
+    trl = generate_episodes(model_trainer, task_set, dataset, monkeypatch, scripts, "trl")
+    cached = generate_episodes(model_trainer, task_set, dataset, monkeypatch, scripts, "cached")
+    assert cached.output["completion_ids"] == trl.output["completion_ids"]
+    short, long = cached.output["completion_ids"]
+    assert model_trainer.processing_class.decode(short) == "Done.<|im_end|>"
+    assert cached.records[0].final_reply == "Done." and cached.records[1].truncation_reason == "token_budget"
+    assert len(long) == model_trainer.max_completion_length
+    # The short episode got no padded tokens: one forward per token it generated, not one per token of the longest.
+    assert each_token_computed_once(cached)
+    decode_steps = [rows for rows, tokens in trl.forwards if tokens == 1]
+    assert set(decode_steps) == {2} and len(decode_steps) == len(long) - 1  # TRL's: both rows to the end
+
+
+def test_cached_generation_follows_the_sampling_settings(model_trainer: Any, task_set: TaskSet, dataset: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    config = model_trainer.generation_config
+    monkeypatch.setattr(model_trainer, "max_completion_length", 60)
+
+    def completions(**settings: Any) -> list[list[int]]:
+        saved = {name: getattr(config, name) for name in settings}
+        for name, value in settings.items():
+            setattr(config, name, value)
+        try:
+            torch.manual_seed(0)  # TRL seeds the process's generator; sampling draws from it
+            return generate_episodes(model_trainer, task_set, dataset, monkeypatch, {STATUS: []},
+                                     "cached").output["completion_ids"]
+        finally:
+            for name, value in saved.items():
+                setattr(config, name, value)
+
+    greedy = completions()
+    assert completions(do_sample=True, temperature=1.0, top_k=1) == greedy  # top_k=1 sampling is greedy
+    sampled = completions(do_sample=True, temperature=1.0, top_k=0, top_p=1.0)
+    assert sampled != greedy and completions(do_sample=True, temperature=1.0, top_k=0, top_p=1.0) == sampled
+    assert completions(max_new_tokens=5) == greedy  # the rollout's budget, not TRL's setting, caps a turn
+    assert len(greedy[0]) == 60

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,42 @@ class EpisodeCache:
         self.ids = sequence[: cache.get_seq_length()] if cache is not None else []
 
 
+def cache_argument(model: Any) -> str:
+    """The name of the key/value cache argument of ``model.generate``: transformers 5 renamed ``past_key_values``
+    to ``cache``."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def generate_one(model: Any, ids: list[int], episode: EpisodeCache | None = None,
+                 fallback_cache: Callable[[], Any] | None = None, **generate_kwargs: Any) -> list[int]:
+    """The new token ids ``model.generate`` gives for one sequence ``ids`` (no padding: it stops at its own end),
+    with the settings of ``generate_kwargs`` (a ``generation_config`` among them is copied, the others set on it).
+
+    ``episode``: the sequence's episode cache; the longest common prefix of its tokens and ``ids`` is not computed
+    again, and it then holds this sequence and its output. ``fallback_cache``: called when the episode's cache gives
+    nothing; returns a cache of a prefix of ``ids`` (extended in place: return a copy), or None. Call under
+    ``torch.no_grad``."""
+    import torch
+
+    if "generation_config" in generate_kwargs:  # the call's settings go into a copy (transformers warns on both)
+        config = copy.deepcopy(generate_kwargs.pop("generation_config"))
+        unused = config.update(return_dict_in_generate=True, **generate_kwargs)  # the non-config kwargs
+        generate_kwargs = {**unused, "generation_config": config}
+    else:
+        generate_kwargs["return_dict_in_generate"] = True
+    cache = episode.reusable(ids) if episode is not None else None
+    if cache is None and fallback_cache is not None:
+        cache = fallback_cache()
+    if cache is not None:
+        generate_kwargs[cache_argument(model)] = cache
+    input_ids = torch.tensor([ids], device=model.device)
+    output = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **generate_kwargs)
+    sequence = output.sequences[0].tolist()
+    if episode is not None:
+        episode.keep(sequence, getattr(output, "cache", None) or getattr(output, "past_key_values", None))
+    return sequence[len(ids):]
+
+
 class LocalModel:
     """A tokenizer + causal LM loaded once and shared by every ``HFAgent`` using it (``LocalModel.get``).
 
@@ -112,8 +149,7 @@ class LocalModel:
         self.lock = threading.Lock()
         self._prefix: tuple[list[int], Any] | None = None
         self.context = int(getattr(self.model.config, "max_position_embeddings", 0) or 4096)
-        # transformers 5 renamed the key/value cache argument ``past_key_values`` to ``cache``.
-        self.cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+        self.cache_arg = cache_argument(self.model)
 
     @classmethod
     def get(cls, model: str | os.PathLike | None = None, device: str = "cpu") -> "LocalModel":
@@ -160,26 +196,21 @@ class LocalModel:
         with self.lock, torch.inference_mode():
             kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": temperature > 0,
                                       "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
-                                      "stop_strings": ["</tool_call>"], "tokenizer": self.tokenizer,
-                                      "return_dict_in_generate": True}
+                                      "stop_strings": ["</tool_call>"], "tokenizer": self.tokenizer}
             if temperature > 0:
                 kwargs.update(temperature=temperature, top_k=0, top_p=1.0)
                 if seed is not None:
                     torch.manual_seed(seed)
             else:
                 kwargs.update(temperature=None, top_k=None, top_p=None)
-            cache = episode.reusable(ids) if episode is not None else None
-            if cache is None and prefix_ids and ids[:len(prefix_ids)] == prefix_ids and len(ids) > len(prefix_ids):
+
+            def prefix_cache() -> Any:
+                if not (prefix_ids and ids[:len(prefix_ids)] == prefix_ids and len(ids) > len(prefix_ids)):
+                    return None
                 cache = self._prefix_cache(prefix_ids)
-                cache = None if cache is None else copy.deepcopy(cache)
-            if cache is not None:
-                kwargs[self.cache_arg] = cache
-            input_ids = torch.tensor([ids], device=self.device)
-            output = self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **kwargs)
-            sequence = output.sequences[0].tolist()
-            if episode is not None:
-                episode.keep(sequence, getattr(output, "cache", None) or getattr(output, "past_key_values", None))
-            new = sequence[len(ids):]
+                return None if cache is None else copy.deepcopy(cache)
+
+            new = generate_one(self.model, ids, episode, prefix_cache, **kwargs)
         return self.tokenizer.decode(new, skip_special_tokens=True), len(ids), len(new)
 
     def _prefix_cache(self, prefix_ids: list[int]) -> Any:
