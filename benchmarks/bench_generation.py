@@ -180,14 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         trl, cached = runs["trl"], runs["cached"]
         if trl["completions"] != cached["completions"]:
             raise SystemExit("the cached rollout generation changed the completions")
-        print(f"{args.model} rollout: {2 * len(tasks)} episodes, {cached['turns']} turns, {cached['generated']} model "
-              f"tokens (the same both ways), {os.cpu_count()} CPUs; generation time (environment excluded)")
-        for name, run in (("TRL _generate_single_turn", trl), ("cached (episode caches)", cached)):
-            print(f"  {name:<30} {run['seconds']:7.1f} s  {run['tokens_per_s']:6.2f} tokens/s  "
-                  f"{run['episodes_per_min']:6.2f} episodes/min  {run['computed']:>7} tokens computed")
-        print(f"  ratio cached/TRL: tokens/s x{cached['tokens_per_s'] / trl['tokens_per_s']:.2f}, episodes/min "
-              f"x{cached['episodes_per_min'] / trl['episodes_per_min']:.2f}, tokens computed "
-              f"x{cached['computed'] / trl['computed']:.2f}")
+        print_comparison(f"{args.model} rollout: {2 * len(tasks)} episodes, {cached['turns']} turns, {cached['generated']} "
+                         f"model tokens (the same both ways), {os.cpu_count()} CPUs; generation time (environment excluded)",
+                         ("TRL _generate_single_turn", trl), ("cached (episode caches)", cached), "tokens computed")
         return 0
     local = LocalModel.get(args.model)
     local.context = 1 << 16
@@ -198,14 +193,21 @@ def main(argv: list[str] | None = None) -> int:
     after = replay(local, contract, conversations, args.new_tokens, reuse=True)
     if before["outputs"] != after["outputs"]:
         raise SystemExit("the episode cache changed the generated tokens")
-    print(f"{args.model}: {len(tasks)} episodes, {after['turns']} turns, {after['generated']} tokens generated "
-          f"(the same both ways), {os.cpu_count()} CPUs")
-    for name, run in (("before (system prompt cache)", before), ("after (episode cache)", after)):
-        print(f"  {name:<30} {run['seconds']:7.1f} s  {run['tokens_per_s']:6.2f} tokens/s  "
-              f"{run['episodes_per_min']:6.2f} episodes/min  {run['computed']:>7} prompt tokens computed")
-    print(f"  ratio after/before: tokens/s x{after['tokens_per_s'] / before['tokens_per_s']:.2f}, prompt tokens "
-          f"computed x{after['computed'] / before['computed']:.2f}")
+    print_comparison(f"{args.model}: {len(tasks)} episodes, {after['turns']} turns, {after['generated']} tokens generated "
+                     f"(the same both ways), {os.cpu_count()} CPUs",
+                     ("before (system prompt cache)", before), ("after (episode cache)", after), "prompt tokens computed")
     return 0
+
+
+def print_comparison(header: str, old: tuple[str, dict], new: tuple[str, dict], computed: str) -> None:
+    """Both runs' speeds and the new one's ratios to the old one (measured in the same process, so comparable)."""
+    print(header)
+    for name, run in (old, new):
+        print(f"  {name:<30} {run['seconds']:7.1f} s  {run['tokens_per_s']:6.2f} tokens/s  "
+              f"{run['episodes_per_min']:6.2f} episodes/min  {run['computed']:>7} {computed}")
+    (_, before), (_, after) = old, new
+    print(f"  ratio new/old: tokens/s x{after['tokens_per_s'] / before['tokens_per_s']:.2f}, episodes/min "
+          f"x{after['episodes_per_min'] / before['episodes_per_min']:.2f}, {computed} x{after['computed'] / before['computed']:.2f}")
 
 
 if __name__ == "__main__":
