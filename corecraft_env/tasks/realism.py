@@ -57,7 +57,7 @@ from ..tools.registry import encode_result
 from ..world import NOW, load_world
 from ..world.schema import DEFAULT_WARRANTY_MONTHS
 from .assertions import DATE_PATTERN, ID_PATTERN, MONEY_PATTERN, NUMBER_PATTERN, PERCENT_PATTERN
-from .cases import CaseIndex, task_text
+from .cases import EMAIL_PATTERN, CaseIndex, task_text
 from .model import Task
 
 DEEP_CHAIN = 4
@@ -67,7 +67,6 @@ WARRANTY_BOUNDARY_DAYS = 7  # warranty end within this many days of NOW
 
 _SENTENCE_BREAK = re.compile(r"\n+|(?<=[.!?])\s+")
 _SPACE = re.compile(r"\s+")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 TRAP_WORDS = {
     "cheapest": re.compile(r"\bcheapest\b", re.IGNORECASE),
     "Eastern": re.compile(r"\beastern\b", re.IGNORECASE),
@@ -142,7 +141,7 @@ class WorldIndex:
 
     def masked(self, request: str) -> str:
         """The request with its entity ids, e-mail addresses, product and person names, dates, amounts and numbers masked."""
-        text = _EMAIL.sub("<email>", ID_PATTERN.sub("<id>", request))
+        text = EMAIL_PATTERN.sub("<email>", ID_PATTERN.sub("<id>", request))
         text = self.product_pattern.sub("<product>", text)
         text = self.person_pattern.sub("<person>", text)
         for pattern, mask in ((DATE_PATTERN, "<date>"), (MONEY_PATTERN, "<amount>"), (PERCENT_PATTERN, "<percent>"),
