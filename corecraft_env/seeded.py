@@ -29,7 +29,7 @@ import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .tasks.model import SHIPPED_WORLD_SEED
 from .world.store import default_cache_dir, validate_seed
@@ -65,26 +65,17 @@ def generated_corpus(seed: int, cache_dir: str | os.PathLike | None = None) -> P
         raise ValueError("world seed 0 is the shipped corpus (TaskSet() or tasks_dir=None); generated corpora are for seeds ≥ 1")
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     folder = root / f"tasks-seed{seed}-{corpus_fingerprint()}"
-    if (folder / _COMPLETE).is_file():
-        return folder
-    from .taskgen.build import build  # generation validates in the environment: imported only when needed
 
-    root.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    log.warning("generating the tasks of world seed %d (first use: about a minute); cached in %s", seed, folder)
-    scratch = Path(tempfile.mkdtemp(prefix=f".tasks-seed{seed}-", dir=root))
-    try:
+    def generate(scratch: Path) -> str:
+        from .taskgen.build import build  # generation validates in the environment: imported only when needed
+
+        start = time.perf_counter()
+        log.warning("generating the tasks of world seed %d (first use: about a minute); cached in %s", seed, folder)
         report = build(scratch, docs=False, seed=seed)
-        (scratch / _COMPLETE).write_text(f"{len(report.tasks)} tasks\n", encoding="utf-8")
-        try:
-            os.replace(scratch, folder)
-        except OSError:  # another process finished first: its corpus is the same bytes
-            if not (folder / _COMPLETE).is_file():
-                raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    log.warning("world seed %d: %d tasks generated in %.0f s", seed, len(report.tasks), time.perf_counter() - start)
-    return folder
+        log.warning("world seed %d: %d tasks generated in %.0f s", seed, len(report.tasks), time.perf_counter() - start)
+        return f"{len(report.tasks)} tasks\n"
+
+    return _cached_folder(folder, generate)
 
 
 def worlds_corpus(seeds: Iterable[int], cache_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
@@ -98,25 +89,39 @@ def worlds_corpus(seeds: Iterable[int], cache_dir: str | os.PathLike | None = No
     if len(seeds) == 1:
         return sources[0]
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    folder = root / f"tasks-seeds{'-'.join(map(str, seeds))}-{corpus_fingerprint()}"
-    if not (folder / _COMPLETE).is_file():
-        scratch = Path(tempfile.mkdtemp(prefix=".tasks-seeds-", dir=root))
-        try:
-            for tasks_dir, rubrics_dir in sources:
-                for source, target in ((tasks_dir, scratch / "tasks"), (rubrics_dir, scratch / "rubrics")):
-                    shutil.copytree(source, target, dirs_exist_ok=True, copy_function=_link_or_copy)
-            (scratch / _COMPLETE).write_text(f"worlds {seeds}\n", encoding="utf-8")
-            try:
-                os.replace(scratch, folder)
-            except OSError:  # another process finished first: the same files
-                if not (folder / _COMPLETE).is_file():
-                    raise
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+
+    def link(scratch: Path) -> str:
+        for tasks_dir, rubrics_dir in sources:
+            for source, target in ((tasks_dir, scratch / "tasks"), (rubrics_dir, scratch / "rubrics")):
+                shutil.copytree(source, target, dirs_exist_ok=True, copy_function=_link_or_copy)
+        return f"worlds {seeds}\n"
+
+    folder = _cached_folder(root / f"tasks-seeds{'-'.join(map(str, seeds))}-{corpus_fingerprint()}", link)
     return folder / "tasks", folder / "rubrics"
 
 
+def _cached_folder(folder: Path, fill: Callable[[Path], str]) -> Path:
+    """``folder``, made on first use: ``fill`` writes it in a temporary sibling (returning the text of the marker
+    written last) that is then renamed into place, so a reader never sees half a folder and concurrent first uses
+    cost only duplicated work."""
+    if (folder / _COMPLETE).is_file():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        (scratch / _COMPLETE).write_text(fill(scratch), encoding="utf-8")
+        try:
+            os.replace(scratch, folder)
+        except OSError:  # another process finished first: its folder is the same bytes
+            if not (folder / _COMPLETE).is_file():
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return folder
+
+
 def _corpus_folders(seed: int, cache_dir: str | os.PathLike | None) -> tuple[Path, Path]:
+    """(tasks folder, rubrics folder) of world ``seed``: the shipped corpus for 0, else the generated one."""
     if seed == SHIPPED_WORLD_SEED:
         from .tasks.model import task_folders
 
@@ -136,10 +141,7 @@ def seeded_task_set(seed: int, cache_dir: str | os.PathLike | None = None):
     """The ``TaskSet`` of world ``seed``: the shipped corpus for 0, else the generated one (see ``generated_corpus``)."""
     from .tasks import TaskSet
 
-    if validate_seed(seed) == SHIPPED_WORLD_SEED:
-        return TaskSet.shared()
-    folder = generated_corpus(seed, cache_dir)
-    return TaskSet.shared(folder / "tasks", folder / "rubrics")
+    return TaskSet.shared(*_corpus_folders(validate_seed(seed), cache_dir))
 
 
 def make_env(world_seed: int | None = None, **kwargs):
