@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..env import CorecraftEnv
-from ..tasks.model import SPLITS, Task, TaskSet
-from .prompts import PromptContract
+from ..tasks.model import Task, TaskSet
+from .prompts import PromptContract, dataset_dict_by_split, rows_to_dataset
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
@@ -69,24 +69,15 @@ def demonstration(task: Task, task_set: TaskSet, contract: PromptContract, *, sy
 
 def demonstrations_to_dataset(tasks: Iterable[Task], task_set: TaskSet, contract: PromptContract | None = None) -> Dataset:
     """A ``datasets.Dataset`` of the tasks' oracle episodes, one row per task in the given order."""
-    from datasets import Dataset
-
     contract = contract or PromptContract()
     system = contract.system_prompt()
-    rows = [demonstration(task, task_set, contract, system=system) for task in tasks]
-    if not rows:
-        return Dataset.from_dict({column: [] for column in SFT_COLUMNS})
-    return Dataset.from_list(rows)
+    return rows_to_dataset([demonstration(task, task_set, contract, system=system) for task in tasks], SFT_COLUMNS)
 
 
 def demonstrations_to_dataset_dict(tasks: Iterable[Task], task_set: TaskSet,
                                    contract: PromptContract | None = None) -> DatasetDict:
     """A ``datasets.DatasetDict`` of demonstrations by split (``train``, ``heldout``; a split without tasks is left out)."""
-    from datasets import DatasetDict
-
-    tasks = list(tasks)
-    return DatasetDict({split: demonstrations_to_dataset([t for t in tasks if t.split == split], task_set, contract)
-                        for split in SPLITS if any(t.split == split for t in tasks)})
+    return dataset_dict_by_split(tasks, lambda members: demonstrations_to_dataset(members, task_set, contract))
 
 
 def oracle_completion_lengths(tokenizer, tasks: Iterable[Task], task_set: TaskSet, contract: PromptContract, *,

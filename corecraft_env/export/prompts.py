@@ -29,7 +29,7 @@ shows); ``datasets`` is imported inside the dataset functions only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -178,25 +178,32 @@ def tasks_to_dataset(tasks: Iterable[Task], contract: PromptContract | None = No
         contract: the prompt contract (default: full system prompt, all tools, native rendering).
         repeat: how many times each task appears (rows ``t1, t2, …, t1, t2, …``), e.g. to make an epoch longer.
     """
-    from datasets import Dataset
-
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat}")
     rows = [{"prompt": [{**message, TASK_ID_KEY: message.get(TASK_ID_KEY)} for message in prompt],
              "task_id": task.id, "family": task.family, "category": task.category, "difficulty": task.difficulty,
              "split": task.split, "world_seed": task.world_seed}
             for task, prompt in task_prompts(tasks, contract)]
-    rows = rows * repeat
-    if not rows:
-        return Dataset.from_dict({column: [] for column in COLUMNS})
-    return Dataset.from_list(rows)
+    return rows_to_dataset(rows * repeat, COLUMNS)
 
 
 def tasks_to_dataset_dict(tasks: Iterable[Task], contract: PromptContract | None = None) -> DatasetDict:
     """A ``datasets.DatasetDict`` of the tasks by split (``train``, ``heldout``; a split without tasks is left out), each
     made by ``tasks_to_dataset``."""
+    return dataset_dict_by_split(tasks, lambda members: tasks_to_dataset(members, contract))
+
+
+def rows_to_dataset(rows: list[dict], columns: Iterable[str]) -> Dataset:
+    """A ``datasets.Dataset`` of ``rows``; with no rows, an empty one that still has ``columns``."""
+    from datasets import Dataset
+
+    return Dataset.from_list(rows) if rows else Dataset.from_dict({column: [] for column in columns})
+
+
+def dataset_dict_by_split(tasks: Iterable[Task], make: Callable[[list[Task]], Dataset]) -> DatasetDict:
+    """``make``'s dataset of each split's tasks (``train``, ``heldout``; a split without tasks is left out)."""
     from datasets import DatasetDict
 
     tasks = list(tasks)
-    return DatasetDict({split: tasks_to_dataset([t for t in tasks if t.split == split], contract)
+    return DatasetDict({split: make([t for t in tasks if t.split == split])
                         for split in SPLITS if any(t.split == split for t in tasks)})
